@@ -52,5 +52,25 @@ typecheck: $(VPY)
 decode: $(VPY)
 	@$(VPY) host/decode.py
 
+## bench: session driver against the simulator; allocations on real MicroPython
+bench: $(VPY) $(MPWASM)
+	$(VPY) tools/bench.py
+
+## screenshots: render every screen to PNG under docs/screens/
+screenshots: $(VPY)
+	$(VPY) tools/screenshots.py
+
+## sim: the app against the built-in BP35A1 + meter simulator (no hardware)
+sim: $(VPY)
+	$(VPY) host/run.py --sim $(if $(filter-out SmartMeter.json,$(CONFIG)),--config $(CONFIG))
+
+## run: host mode with a USB Wi-SUN dongle: make run CONFIG=SmartMeter.json SERIAL=/dev/ttyUSB0
+run: $(VPY)
+	$(VPY) host/run.py --config $(CONFIG) --serial $(SERIAL)
+
+## deploy: compile with mpy-cross and copy to the M5StickC: make deploy PORT=/dev/ttyUSB0
+deploy: $(VPY)
+	$(VPY) tools/deploy.py --port $(PORT) --config $(CONFIG)
+
 clean:
 	rm -rf $(VENV) tools/mpwasm/node_modules build .pytest_cache .hypothesis
