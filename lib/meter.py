@@ -1,0 +1,174 @@
+"""Low-voltage smart electric energy meter (class 0x0288) properties.
+
+decode(epc, edt) turns one property's EDT into a value; E7 and E8 are
+signed, and the "no data" sentinels (0x7FFFFFFE, 0x7FFE, 0xFFFFFFFE) as
+well as E7/E8 under- and overflow (0x80000000/0x7FFFFFFF, 0x8000/0x7FFF)
+decode to None: none of them is a measurement. Cumulative values are raw
+counts; to_kwh / delta_kwh scale them with D3 (coefficient) and E1 (unit).
+"""
+
+from echonet import CodecError
+
+NAMES = {
+    0xD3: "coefficient",
+    0xD5: "instance_list",
+    0xD7: "effective_digits",
+    0xE0: "cumulative_normal",
+    0xE1: "cumulative_unit",
+    0xE2: "history_normal",
+    0xE3: "cumulative_reverse",
+    0xE4: "history_reverse",
+    0xE5: "history_day",
+    0xE7: "instantaneous_power",
+    0xE8: "instantaneous_current",
+    0xEA: "fixed_time_normal",
+    0xEB: "fixed_time_reverse",
+}
+
+_UNITS = {0x00: 1.0, 0x01: 0.1, 0x02: 0.01, 0x03: 0.001, 0x04: 0.0001}
+_UNITS.update({0x0A: 10.0, 0x0B: 100.0, 0x0C: 1000.0, 0x0D: 10000.0})
+
+
+def unit_kwh(code):
+    """kWh per count for an E1 code (0x01 -> 0.1); CodecError for other codes."""
+    u = _UNITS.get(code)
+    if u is None:
+        raise CodecError("unknown E1 unit code %r" % code)
+    return u
+
+
+def _u(edt, i, n):
+    """Unsigned big-endian int of edt[i:i+n]."""
+    v = 0
+    for k in range(i, i + n):
+        v = (v << 8) | edt[k]
+    return v
+
+
+def _u32(edt, i):
+    """uint32 at i, None for 0xFFFFFFFE (no data)."""
+    if edt[i] == 0xFF and edt[i + 1] == 0xFF and edt[i + 2] == 0xFF and edt[i + 3] == 0xFE:
+        return None
+    return _u(edt, i, 4)
+
+
+def _s32(edt):
+    """int32 in W; None for 0x7FFFFFFE no data, 0x7FFFFFFF / 0x80000000 over/underflow."""
+    b0 = edt[0]
+    b1 = edt[1]
+    b2 = edt[2]
+    b3 = edt[3]
+    if b0 == 0x7F and b1 == 0xFF and b2 == 0xFF and b3 >= 0xFE:
+        return None
+    if b0 == 0x80 and not (b1 | b2 | b3):
+        return None
+    if b0 & 0x80:  # two's complement by hand: small ints only on the device
+        return -((((b0 ^ 0xFF) << 24) | ((b1 ^ 0xFF) << 16) | ((b2 ^ 0xFF) << 8) | (b3 ^ 0xFF)) + 1)
+    return (b0 << 24) | (b1 << 16) | (b2 << 8) | b3
+
+
+def _s16(edt, i):
+    """int16 in 0.1 A; None for 0x7FFE no data, 0x7FFF / 0x8000 over/underflow."""
+    v = (edt[i] << 8) | edt[i + 1]
+    if 0x7FFE <= v <= 0x8000:
+        return None
+    return v - 0x10000 if v & 0x8000 else v
+
+
+def _need(edt, n, epc):
+    if len(edt) != n:
+        raise CodecError("EPC %02X: %d bytes, expected %d" % (epc, len(edt), n))
+
+
+def _history(edt, epc):
+    _need(edt, 194, epc)
+    return (_u(edt, 0, 2), [_u32(edt, 2 + 4 * k) for k in range(48)])
+
+
+def decode(epc, edt):
+    """Value of one property; CodecError on a wrong length or an unknown EPC.
+
+    D3 coefficient int; D7 digits int; E0/E3 raw count | None; E1 kWh per
+    count (float); E5 day int; E7 W int | None; E8 (r, t) in 0.1 A, each
+    int | None (a 2-byte E8 carries R only); E2/E4 (day, 48 x raw | None);
+    EA/EB ((Y, M, D, h, m, s), raw | None); D5 list of 3-byte EOJs.
+    """
+    n = len(edt)
+    if epc == 0xE7:
+        _need(edt, 4, epc)
+        return _s32(edt)
+    if epc == 0xE8:
+        if n == 2:
+            return (_s16(edt, 0), None)
+        _need(edt, 4, epc)
+        return (_s16(edt, 0), _s16(edt, 2))
+    if epc == 0xE0 or epc == 0xE3:
+        _need(edt, 4, epc)
+        return _u32(edt, 0)
+    if epc == 0xD3:
+        _need(edt, 4, epc)
+        return _u(edt, 0, 4)
+    if epc == 0xD7 or epc == 0xE5:
+        _need(edt, 1, epc)
+        return edt[0]
+    if epc == 0xE1:
+        _need(edt, 1, epc)
+        return unit_kwh(edt[0])
+    if epc == 0xEA or epc == 0xEB:
+        _need(edt, 11, epc)
+        when = (_u(edt, 0, 2), edt[2], edt[3], edt[4], edt[5], edt[6])
+        return (when, _u32(edt, 7))
+    if epc == 0xE2 or epc == 0xE4:
+        return _history(edt, epc)
+    if epc == 0xD5:
+        if not n or n != 1 + 3 * edt[0]:
+            raise CodecError("D5: %d bytes for %d instances" % (n, edt[0] if n else 0))
+        return [bytes(edt[k : k + 3]) for k in range(1, n, 3)]
+    raise CodecError("unknown EPC %02X" % epc)
+
+
+def values(frame):
+    """{epc: value} of the known properties that carry data.
+
+    Refused properties (PDC 0, as in a Get_SNA answer) and unknown EPCs are
+    left out; see refused(). CodecError when a known property is malformed.
+    """
+    out = {}
+    for epc, edt in frame.props:
+        if edt and epc in NAMES:
+            out[epc] = decode(epc, edt)
+    return out
+
+
+def refused(frame):
+    """EPCs that came back with PDC 0 (not supported by the meter)."""
+    return [epc for epc, edt in frame.props if not edt]
+
+
+def _scale(count, kwh_per_unit):
+    # divide by 10**k for fractional units: exact for single-precision floats
+    if kwh_per_unit < 1:
+        return count / round(1 / kwh_per_unit)
+    return count * kwh_per_unit
+
+
+def to_kwh(raw, coefficient, kwh_per_unit):
+    """kWh of a cumulative raw count (None -> None); coefficient None means 1."""
+    if raw is None:
+        return None
+    return _scale(raw if coefficient is None else raw * coefficient, kwh_per_unit)
+
+
+def delta_kwh(raw_now, raw_then, digits, coefficient, kwh_per_unit):
+    """kWh between two raw counts: integer difference first, then scaled.
+
+    The counter wraps at 10**digits (D7); None when either count is None.
+    """
+    if raw_now is None or raw_then is None:
+        return None
+    d = raw_now - raw_then
+    if digits:
+        d %= 10**digits
+    if coefficient is not None:
+        d *= coefficient
+    return _scale(d, kwh_per_unit)

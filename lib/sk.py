@@ -1,0 +1,485 @@
+"""SK command responses (BP35A1 / BP35C0 family) and the UART line splitter.
+
+parse_line(line) classifies one line (without CRLF) into a tuple whose
+first item is a kind: OK FAIL EVER ESREG IPV6 EVENT EPANDESC FIELD EPONG
+ERXUDP ECHO UNKNOWN. LineReader turns raw UART bytes into lines in a
+preallocated buffer; in binary mode (ROPT 00) an ERXUDP's data is read by
+its length, since it may hold CR, LF and spaces.
+"""
+
+import binascii
+
+from echonet import CodecError
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+OK = const(0)
+FAIL = const(1)
+EVER = const(2)
+ESREG = const(3)
+IPV6 = const(4)
+EVENT = const(5)
+EPANDESC = const(6)
+FIELD = const(7)
+EPONG = const(8)
+ERXUDP = const(9)
+ECHO = const(10)
+UNKNOWN = const(11)
+
+_HEX = b"0123456789ABCDEFabcdef"
+_ERXUDP = b"ERXUDP "
+_HEADER_MAX = const(200)  # an ERXUDP header (up to the data) is ~130 bytes
+_SECRET_ECHO = (b"SKSETPWD", b"SKSETRBID")
+_VALUED = ((EVER, b"EVER "), (ESREG, b"ESREG "), (EPONG, b"EPONG "))
+
+
+_OK = (OK, None)
+
+
+def _hex(line, a, b):
+    """int of the strict hex digits line[a:b]; CodecError otherwise. No allocation."""
+    if a >= b:
+        raise CodecError("empty field")
+    v = 0
+    for k in range(a, b):
+        c = line[k]
+        if 48 <= c <= 57:
+            v = (v << 4) | (c - 48)
+        elif 65 <= c <= 70 or 97 <= c <= 102:
+            v = (v << 4) | ((c | 32) - 87)
+        else:
+            raise CodecError("not hex: %s" % _text(line[a:b]))
+    return v
+
+
+def _text(b):
+    """str of b; bytes outside printable ASCII become '?' when b is not UTF-8."""
+    try:
+        return b.decode()
+    except UnicodeError:
+        return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
+
+
+def _stop(line, a):
+    """Index of the first space at or after a (len(line) when none)."""
+    j = line.find(b" ", a)
+    return len(line) if j < 0 else j
+
+
+def _skip(line, a):
+    """Index of the first non-space at or after a."""
+    n = len(line)
+    while a < n and line[a] == 32:
+        a += 1
+    return a
+
+
+def _rssi(line, a, b):
+    """RSSI in dBm: a signed hex byte ("B4" = -76) or a decimal with sign."""
+    if line[a] == 45:  # '-'
+        v = 0
+        for k in range(a + 1, b):
+            c = line[k] - 48
+            if not 0 <= c <= 9:
+                raise CodecError("bad RSSI")
+            v = v * 10 + c
+        if b - a < 2:
+            raise CodecError("bad RSSI")
+        return -v
+    v = _hex(line, a, b)
+    return v - 256 if b - a == 2 and v >= 0x80 else v
+
+
+def _is_ipv6(line):
+    """FE80:0000:0000:0000:021C:6400:03DD:6393 (8 groups of 4 hex digits)."""
+    if len(line) != 39:
+        return False
+    for i in range(39):
+        c = line[i]
+        if i % 5 == 4:
+            if c != 58:  # ':'
+                return False
+        elif c not in _HEX:
+            return False
+    return True
+
+
+class Erxudp:
+    """One received UDP datagram.
+
+    rport, lport: ints (0x0E1A ECHONET, 0x02CC PANA); secured: int (1 =
+    encrypted); side, rssi: int or None (BP35C0 family; rssi in dBm); data:
+    bytes. sender, dest (IPv6 text) and sender_lla (MAC text) are read from
+    the line on access only.
+    """
+
+    def __init__(self, line, rport, lport, secured, side, rssi, data):
+        self._line = line
+        self.rport = rport
+        self.lport = lport
+        self.secured = secured
+        self.side = side
+        self.rssi = rssi
+        self.data = data
+
+    def _field(self, k):
+        line = self._line
+        a = 7
+        for _ in range(k):
+            a = _stop(line, a) + 1
+        return _text(line[a : _stop(line, a)])
+
+    @property
+    def sender(self):
+        return self._field(0)
+
+    @property
+    def dest(self):
+        return self._field(1)
+
+    @property
+    def sender_lla(self):
+        return self._field(4)
+
+    def __repr__(self):
+        return "Erxudp(%s %04X->%04X sec=%d side=%r rssi=%r %s)" % (
+            self.sender,
+            self.rport,
+            self.lport,
+            self.secured,
+            self.side,
+            self.rssi,
+            self.data.hex(),
+        )
+
+
+def _space(line, a):
+    j = line.find(b" ", a)
+    if j < 0:
+        raise CodecError("short ERXUDP")
+    return j
+
+
+def _erxudp(line):
+    # ERXUDP sender dest rport lport lla [rssi] secured [side] datalen data
+    s1 = _space(line, 7)
+    s2 = _space(line, s1 + 1)
+    s3 = _space(line, s2 + 1)
+    s4 = _space(line, s3 + 1)
+    a = _space(line, s4 + 1) + 1
+    rport = _hex(line, s2 + 1, s3)
+    lport = _hex(line, s3 + 1, s4)
+    n = len(line)
+    k = 0  # small fields before datalen: [rssi] secured [side]
+    a0 = e0 = a1 = e1 = a2 = e2 = 0
+    while True:
+        e = _stop(line, a)
+        if k and e - a == 4:
+            break
+        if e == n or k == 3:
+            raise CodecError("ERXUDP without data length")
+        if k == 0:
+            a0, e0 = a, e
+        elif k == 1:
+            a1, e1 = a, e
+        else:
+            a2, e2 = a, e
+        k += 1
+        a = e + 1
+    size = _hex(line, a, e)
+    d = min(e + 1, n)
+    if n - d == size:  # binary mode: raw bytes
+        data = line[d:]
+    else:  # hex mode
+        while n > d and line[n - 1] in b" \r\n\t":
+            n -= 1
+        if n - d != 2 * size:
+            raise CodecError("ERXUDP data is not %d bytes" % size)
+        try:
+            data = binascii.unhexlify(memoryview(line)[d:n])  # pyright: ignore[reportArgumentType]
+        except ValueError:
+            raise CodecError("ERXUDP data is not hex")
+    rssi = side = None
+    if k == 3:
+        rssi = _rssi(line, a0, e0)
+        a0, e0, a1, e1 = a1, e1, a2, e2
+    if k >= 2:
+        side = _hex(line, a1, e1)
+    return Erxudp(line, rport, lport, _hex(line, a0, e0), side, rssi, data)
+
+
+def _event(line):
+    # EVENT num sender [param] [side]; BP35C0 prints side (1 digit) before param
+    n = len(line)
+    while n and line[n - 1] == 32:
+        n -= 1
+    a = _skip(line, 6)
+    e = _stop(line, a)
+    num = _hex(line, a, e)
+    a = _skip(line, e)
+    e = _stop(line, a)
+    if a >= n:
+        raise CodecError("EVENT without sender")
+    sender = _text(line[a:e])
+    param = side = None
+    for _ in range(3):
+        a = _skip(line, e)
+        if a >= n:
+            return (EVENT, num, sender, param, side)
+        e = _stop(line, a)
+        if e - a == 1 and side is None:
+            side = _hex(line, a, e)
+        elif param is None:
+            param = _hex(line, a, e)
+        else:
+            side = _hex(line, a, e)
+    raise CodecError("EVENT with too many fields")
+
+
+def _arg(line, k):
+    """The text after the first k bytes, stripped; None when empty."""
+    return _text(line[k:].strip()) or None
+
+
+def parse_line(line):
+    """Classify one module line (bytes, no CRLF) into a tuple (kind, ...).
+
+    Raises CodecError only for a malformed instance of a known form.
+    """
+    if not isinstance(line, bytes):
+        line = bytes(line)
+    if line == b"OK":
+        return _OK
+    if line.startswith(b"EVENT "):
+        return _event(line)
+    if line.startswith(_ERXUDP):
+        return (ERXUDP, _erxudp(line))
+    if line.startswith(b"OK "):
+        return (OK, _arg(line, 3))
+    if line.startswith(b"FAIL") and (len(line) == 4 or line[4] == 32):
+        return (FAIL, _arg(line, 4))
+    for kind, word in _VALUED:
+        if line.startswith(word) or line == word[:-1]:
+            a = _skip(line, len(word))
+            if a >= len(line):
+                raise CodecError("%s without value" % _text(word))
+            return (kind, _text(line[a : _stop(line, a)]))
+    if line == b"EPANDESC":
+        return (EPANDESC,)
+    if line.startswith(b"  "):
+        i = line.find(b":")
+        if i < 0:
+            raise CodecError("EPANDESC field without ':'")
+        return (FIELD, _text(line[2:i].strip()), _text(line[i + 1 :].strip()))
+    if line.startswith(b"SK") or line.startswith(b"ROPT") or line.startswith(b"WOPT"):
+        for word in _SECRET_ECHO:  # never hand a credential on, even as an echo
+            if line.startswith(word):
+                return (ECHO, _text(word) + " ***")
+        return (ECHO, _text(line))
+    if _is_ipv6(line):
+        return (IPV6, _text(line))
+    return (UNKNOWN, _text(line))
+
+
+class LineReader:
+    """Splits raw UART bytes into lines in a preallocated buffer.
+
+    feed(data) copies bytes in (data may be a memoryview the caller reuses;
+    what does not fit waits in a temporary bytes object, so drain with
+    next_line() after each feed); next_line() returns one line as bytes
+    without CRLF, or None when no complete line is buffered. With .binary
+    set, an ERXUDP line is the header plus its raw data, read by length. A
+    line longer than the buffer is dropped (up to its CRLF) and counted in
+    .dropped, as is leading junk (bytes outside printable ASCII at a line
+    start). Never raises.
+    """
+
+    def __init__(self, size=1400):
+        size = max(size, 16)
+        self._buf = bytearray(size)
+        self._mv = memoryview(self._buf)
+        self._size = size
+        self._start = 0  # first unread byte
+        self._end = 0  # one past the last buffered byte
+        self._pending = None  # bytes fed while the buffer was full
+        self._skip = 0  # raw bytes still to discard (oversized binary data)
+        self._discard = False  # discarding up to the next LF (overlong line)
+        self.binary = False
+        self.dropped = 0
+
+    def feed(self, data):
+        n = len(data)
+        if not n:
+            return
+        if self._pending is not None:
+            self._pending += bytes(data)
+            return
+        if self._end + n > self._size:
+            self._compact()
+        k = self._size - self._end
+        if k >= n:
+            self._mv[self._end : self._end + n] = data
+            self._end += n
+        else:
+            self._mv[self._end :] = data[:k]
+            self._end = self._size
+            self._pending = bytes(data[k:])
+
+    def __len__(self):
+        """Bytes buffered and not yet returned."""
+        p = self._pending
+        return self._end - self._start + (len(p) if p else 0)
+
+    def _compact(self):
+        s = self._start
+        if s:
+            n = self._end - s
+            buf = self._buf
+            for i in range(n):  # overlap-safe, allocation-free move to the front
+                buf[i] = buf[s + i]
+            self._start = 0
+            self._end = n
+
+    def _refill(self):
+        """Move pending bytes into the buffer; True when any moved."""
+        p = self._pending
+        if p is None:
+            return False
+        self._compact()
+        k = self._size - self._end
+        if not k:
+            return False
+        if k >= len(p):
+            k = len(p)
+            self._pending = None
+        else:
+            self._pending = p[k:]
+        self._mv[self._end : self._end + k] = p[:k]
+        self._end += k
+        return True
+
+    def next_line(self):
+        while True:
+            line = self._take()
+            if line is not None:
+                return line
+            if self._start == self._end:
+                self._start = self._end = 0
+            if not self._refill():
+                return None
+
+    def _take(self):
+        buf = self._buf
+        end = self._end
+        if self._skip:
+            k = min(self._skip, end - self._start)
+            self._skip -= k
+            self._start += k
+            if self._skip:
+                return None
+        if self._discard:
+            i = buf.find(b"\n", self._start, end)
+            if i < 0:
+                self._start = end
+                return None
+            self._start = i + 1
+            self._discard = False
+        # skip CR/LF and junk before a line
+        s = self._start
+        junk = False
+        while s < end:
+            c = buf[s]
+            if 32 <= c < 127:
+                break
+            if c != 10 and c != 13:
+                junk = True
+            s += 1
+        if junk:
+            self.dropped += 1
+        self._start = s
+        if s == end:
+            return None
+        if self.binary and buf[s] == 69:  # 'E'
+            r = self._binary(s, end)
+            if r != -1:
+                return r
+        i = buf.find(b"\n", s, end)
+        if i < 0:
+            if end - s >= self._size:  # one line fills the buffer: drop it
+                self.dropped += 1
+                self._discard = True
+                self._start = end
+            return None
+        self._start = i + 1
+        if i > s and buf[i - 1] == 13:
+            i -= 1
+        return bytes(self._mv[s:i])
+
+    def _binary(self, s, end):
+        """A binary ERXUDP line at s: bytes, None (incomplete), -1 (not one)."""
+        buf = self._buf
+        avail = end - s
+        for k in range(min(7, avail)):
+            if buf[s + k] != _ERXUDP[k]:
+                return -1
+        if avail < 7:
+            return None
+        # tokens after ERXUDP: sender dest rport lport lla [rssi] secured [side] datalen
+        limit = min(end, s + _HEADER_MAX)
+        pos = s + 7
+        ntok = 0
+        while True:
+            sp = buf.find(b" ", pos, limit)
+            if sp < 0:
+                if limit == end and end - s < min(_HEADER_MAX, self._size) and buf.find(b"\n", pos, end) < 0:
+                    return None  # header still arriving
+                return -1
+            ntok += 1
+            if ntok >= 7 and sp - pos == 4:
+                break
+            if ntok >= 9 or buf.find(b"\n", pos, sp) >= 0:
+                return -1
+            pos = sp + 1
+        n = 0
+        for k in range(pos, sp):
+            c = buf[k]
+            if 48 <= c <= 57:
+                n = n * 16 + c - 48
+            elif 65 <= c <= 70:
+                n = n * 16 + c - 55
+            else:
+                return -1
+        data = sp + 1
+        if n:
+            # binary data is n raw bytes and CRLF, hex text 2n hex digits: a
+            # non-hex byte among the first 2n decides for binary
+            hexend = data + 2 * n
+            k = data
+            lim = min(end, hexend)
+            while k < lim and buf[k] in _HEX:
+                k += 1
+            if k == hexend:
+                return -1  # the module prints hex after all: a plain line
+            if k == end:  # undecided so far
+                if end - s < self._size:
+                    return None
+                self.dropped += 1  # a buffer full of hex digits: drop the line
+                self._discard = True
+                self._start = end
+                return None
+        stop = data + n
+        if stop - s > self._size:  # cannot hold it: drop, skip its data
+            self.dropped += 1
+            self._skip = stop - end if stop > end else 0
+            self._start = min(stop, end)
+            return None
+        if stop > end:
+            return None
+        self._start = stop  # the CRLF after the data is skipped as a line start
+        return bytes(self._mv[s:stop])
