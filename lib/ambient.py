@@ -1,0 +1,393 @@
+"""Ambient (ambidata.io) records, a send limiter and a store-and-forward backlog.
+
+Records: d1 current A, d2 power kW (negative on export), d3 kWh since the
+meter-reading day, d4 charge yen, d5 export kWh; optional "created" (Unix
+epoch ms) so a late send lands at the time it was measured.
+
+The write key is a credential: body() and array_body() put it straight into
+the POST body; it must never be logged, shown, or put in an exception.
+
+Backlog design: all records live in a flash file, RAM holds three ints.
+A record dict costs ~290 bytes of heap (dict + boxed floats + a long int
+for "created"; measured on the MicroPython wasm build), so even 240 in RAM
+would be ~70 KB, more than the app's whole 60 KB budget, and a day of 30 s
+records (2880) would not fit at all. The file
+is JSON lines, append-only between compactions:
+    {"d1": 3.2, ..., "created": 1767225600000}   a record
+    -N                                            the N oldest records are gone
+Every add() is written through (one short append per failed send), so a
+reset loses nothing; drop() appends "-N" and moves the RAM head offset. On
+load the file is replayed; a torn or garbled line (power loss mid-write) is
+skipped and the file rewritten clean. When the dead part before the head
+passes half the file (and compact_bytes) the live records are copied to
+path.tmp, which is then renamed over the file (atomic on littlefs and POSIX;
+MicroPython's FAT removes the old file first, so load() takes a complete
+path.tmp when path is missing). An empty backlog deletes the file.
+"""
+
+import json
+import os
+
+MAX_BATCH = 250  # records per /dataarray request (Ambient answers 413 above ~258)
+
+try:
+    json.dumps({}, separators=(",", ":"))
+
+    def _dumps(obj):
+        return json.dumps(obj, separators=(",", ":"))
+except TypeError:  # older MicroPython: no separators argument
+    _dumps = json.dumps
+
+
+def _round(v, n):
+    return round(v, n) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def make_record(current_a, power_w, period_kwh, charge_yen, export_kwh=None, created_ms=None):
+    """Ambient record dict; a value that is None is left out.
+
+    current_a (A) -> d1, 1 decimal; power_w (W, negative on export) -> d2 kW,
+    3 decimals; period_kwh -> d3, 2 decimals; charge_yen -> d4 int;
+    export_kwh -> d5, 2 decimals; created_ms (Unix epoch ms) -> created.
+    """
+    rec = {}
+    if current_a is not None:
+        rec["d1"] = _round(current_a, 1)
+    if power_w is not None:
+        rec["d2"] = _round(power_w / 1000, 3)
+    if period_kwh is not None:
+        rec["d3"] = _round(period_kwh, 2)
+    if charge_yen is not None:
+        rec["d4"] = int(charge_yen)
+    if export_kwh is not None:
+        rec["d5"] = _round(export_kwh, 2)
+    if created_ms is not None:
+        rec["created"] = int(created_ms)
+    return rec
+
+
+def url(base, channel_id, bulk=False):
+    """POST address: base (e.g. "http://ambidata.io") + /api/v2/channels/<id>/data or /dataarray."""
+    return "%s/api/v2/channels/%s/%s" % (base.rstrip("/"), channel_id, "dataarray" if bulk else "data")
+
+
+def _key(write_key):
+    if type(write_key) is not str:
+        raise TypeError("write key must be a string")  # never echo the value
+    return _dumps(write_key).encode()
+
+
+def body(write_key, record):
+    """JSON bytes for POST .../data: the record plus "writeKey"."""
+    d = dict(record)
+    d.pop("writeKey", None)
+    head = _key(write_key)
+    rest = _dumps(d).encode()
+    if len(rest) > 2:
+        return b'{"writeKey":' + head + b"," + rest[1:]
+    return b'{"writeKey":' + head + b"}"
+
+
+def array_body(write_key, records):
+    """JSON bytes for POST .../dataarray: {"writeKey": ..., "data": [records]}.
+
+    Each record is a dict or an already encoded JSON object (bytes or str,
+    as Backlog.peek_lines() returns them).
+    """
+    parts = [b'{"writeKey":', _key(write_key), b',"data":[']
+    first = True
+    for r in records:
+        if not first:
+            parts.append(b",")
+        first = False
+        if type(r) is bytes:
+            parts.append(r)
+        elif type(r) is str:
+            parts.append(r.encode())
+        else:
+            parts.append(_dumps(r).encode())
+    parts.append(b"]}")
+    return b"".join(parts)
+
+
+class Limiter:
+    """Keeps sends strictly more than min_interval_s apart and <= daily_limit records a day.
+
+    now_s is wall time (Unix s, int or float). The gap must exceed
+    min_interval_s, so whole-second clocks never allow a real gap below it.
+    Ambient's day boundary is not documented and the service is run in JST:
+    a record counts against the UTC day AND the JST day (day_offsets_s), so
+    the limit holds whichever midnight Ambient uses. A bulk send of n records
+    spends n. A clock stepping back keeps the counts (never resets early).
+    """
+
+    def __init__(self, min_interval_s=5, daily_limit=3000, day_offsets_s=(0, 32400)):
+        self.min_interval_s = min_interval_s
+        self.daily_limit = daily_limit
+        self._offsets = tuple(day_offsets_s)
+        self._days = [-1] * len(self._offsets)  # day numbers (days since 1970 at each offset)
+        self._counts = [0] * len(self._offsets)
+        self._last = None
+        self.spent = 0  # records spent since start
+
+    def _roll(self, now_s):
+        for i, off in enumerate(self._offsets):
+            day = int((now_s + off) // 86400)
+            if day > self._days[i]:
+                self._days[i] = day
+                self._counts[i] = 0
+
+    def room(self, now_s):
+        """How many records one send may carry now (0 while the interval has not passed)."""
+        self._roll(now_s)
+        if self._last is not None and 0 <= now_s - self._last <= self.min_interval_s:
+            return 0
+        used = max(self._counts) if self._counts else 0
+        return max(0, self.daily_limit - used)
+
+    def allow(self, now_s, n=1):
+        """True when a send of n records now keeps to both limits."""
+        return n <= self.room(now_s)
+
+    def spend(self, now_s, n=1):
+        """Record a send of n records at now_s (call after each attempt that reached Ambient)."""
+        self._roll(now_s)
+        for i in range(len(self._counts)):
+            self._counts[i] += n
+        self._last = now_s
+        self.spent += n
+
+    def used_today(self, now_s):
+        """Records counted against the fuller of the tracked days."""
+        self._roll(now_s)
+        return max(self._counts) if self._counts else 0
+
+    def state(self):
+        """Small list to keep in the store, so a reboot does not reset the day's count."""
+        return [self._last] + list(self._days) + list(self._counts)
+
+    def restore(self, state):
+        """Undo state(); ignores anything malformed."""
+        k = len(self._offsets)
+        if type(state) is not list or len(state) != 1 + 2 * k:
+            return
+        for v in state:
+            if v is not None and type(v) not in (int, float):
+                return
+        self._last = state[0]
+        self._days = [int(d if d is not None else -1) for d in state[1 : 1 + k]]
+        self._counts = [int(c or 0) for c in state[1 + k :]]
+
+
+def _is_record(line):
+    """True for a complete JSON object line (bytes ending in newline)."""
+    if not line.endswith(b"\n") or line[:1] != b"{":
+        return False
+    try:
+        return type(json.loads(line)) is dict
+    except ValueError:
+        return False
+
+
+def _ack(line):
+    """N for a complete "-N" line, else 0."""
+    if line.endswith(b"\n") and line[:1] == b"-":
+        try:
+            return max(0, int(line[1:]))
+        except ValueError:
+            return 0
+    return 0
+
+
+class Backlog:
+    """Bounded FIFO of Ambient records kept in a flash file (see module doc).
+
+    add(record) appends (dropping the oldest when full: counted in .dropped);
+    peek(n) / peek_lines(n) read the oldest n without removing them;
+    drop(n) removes the oldest n after a successful send; len() counts them.
+    .errors counts flash write failures (a record that could not be written
+    is counted in .dropped too).
+    """
+
+    compact_bytes = 16384  # compact once the dead part is this big and over half the file
+
+    def __init__(self, path, capacity=2880):
+        self.path = path
+        self.capacity = capacity
+        self.dropped = 0
+        self.errors = 0
+        self._n = 0  # live records
+        self._head = 0  # byte offset where the live records start
+        self._size = 0  # file size, bytes
+        self._peek = None  # (records, end offset) of the last peek
+        self.load()
+
+    def __len__(self):
+        return self._n
+
+    def load(self):
+        """(Re)read the file: count live records, find the head, repair a torn tail."""
+        self._n = self._head = self._size = 0
+        self._peek = None
+        total = acked = 0
+        clean = True
+        tmp = self.path + ".tmp"
+        try:
+            f = open(self.path, "rb")
+            try:  # a copy left by a compaction that lost power before the rename
+                os.remove(tmp)
+            except OSError:
+                pass
+        except OSError:
+            try:  # lost power between FAT's remove and rename: the copy is whole
+                os.rename(tmp, self.path)
+                f = open(self.path, "rb")
+            except OSError:
+                return
+        with f:
+            while True:
+                line = f.readline()
+                if not line:
+                    break
+                self._size += len(line)
+                if _is_record(line):
+                    total += 1
+                else:
+                    k = _ack(line)
+                    if k:
+                        acked += k
+                    else:
+                        clean = False
+        acked = min(acked, total)
+        self._n = total - acked
+        if not clean or not self._n:
+            self._rewrite(0, acked, True)
+        elif acked:
+            self._head = self._skip(0, acked)
+
+    def _skip(self, offset, n):
+        """Byte offset just past the next n record lines from offset."""
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            while n > 0:
+                line = f.readline()
+                if not line:
+                    break
+                if line[:1] == b"{":
+                    n -= 1
+            return f.tell()
+
+    def _rewrite(self, start, skip, validate):
+        """Copy the records after offset start, less the first `skip`, to path.tmp; rename it over."""
+        self._peek = None
+        tmp = self.path + ".tmp"
+        kept = 0
+        todo = skip
+        try:
+            with open(self.path, "rb") as src, open(tmp, "wb") as dst:
+                src.seek(start)
+                while True:
+                    line = src.readline()
+                    if not line:
+                        break
+                    if _is_record(line) if validate else line[:1] == b"{":
+                        if todo > 0:
+                            todo -= 1
+                        else:
+                            dst.write(line)
+                            kept += 1
+            if kept:
+                os.rename(tmp, self.path)
+            else:
+                os.remove(tmp)
+                os.remove(self.path)
+        except OSError:
+            self.errors += 1  # the old file is still whole: go on with it
+            if validate:
+                self._head = self._skip(0, skip)
+            return
+        self._n = kept
+        self._head = 0
+        self._size = self._filesize()
+
+    def _filesize(self):
+        try:
+            return os.stat(self.path)[6]
+        except OSError:
+            return 0
+
+    def _append(self, data):
+        with open(self.path, "ab") as f:
+            f.write(data)
+        self._size += len(data)
+
+    def add(self, record):
+        """Append a record (a dict, ideally with "created"); True when it reached flash."""
+        line = _dumps(record).encode() + b"\n"
+        try:
+            self._append(line)
+        except OSError:
+            self.errors += 1
+            self.dropped += 1
+            self.load()  # a partial write leaves a torn line: repair it
+            return False
+        self._n += 1
+        if self._n > self.capacity:
+            over = self._n - self.capacity
+            self.dropped += over
+            self.drop(over)
+        return True
+
+    def _read(self, n, raw):
+        out = []
+        n = min(n, self._n)
+        if n <= 0:
+            return out
+        with open(self.path, "rb") as f:
+            f.seek(self._head)
+            while len(out) < n:
+                line = f.readline()
+                if not line:
+                    break
+                if line[:1] == b"{":
+                    out.append(line[:-1] if raw else json.loads(line))
+            self._peek = (len(out), f.tell())
+        return out
+
+    def peek(self, n):
+        """The oldest n records as dicts (fewer when the backlog holds fewer)."""
+        return self._read(n, False)
+
+    def peek_lines(self, n):
+        """The oldest n records as JSON bytes (for array_body without decoding them)."""
+        return self._read(n, True)
+
+    def drop(self, n):
+        """Remove the oldest n records (after they were sent)."""
+        n = min(n, self._n)
+        if n <= 0:
+            return
+        if self._peek and self._peek[0] == n:
+            head = self._peek[1]
+        else:
+            head = self._skip(self._head, n)
+        self._peek = None
+        self._n -= n
+        if not self._n:
+            self._head = self._size = 0
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
+            return
+        try:
+            self._append(("-%d\n" % n).encode())
+        except OSError:
+            self.errors += 1  # the records will be sent again after a reboot
+        self._head = head
+        self.save()
+
+    def save(self):
+        """Everything is already on flash; compact when the dead part is large."""
+        if self._n and self._head > self.compact_bytes and self._head * 2 > self._size:
+            self._rewrite(self._head, 0, False)
