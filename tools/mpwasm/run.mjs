@@ -48,7 +48,7 @@ function copyIn(host, vm) {
     if (ent.isDirectory()) {
       if (ent.name === "__pycache__" || ent.name.startsWith(".")) continue;
       copyIn(h, vm + "/" + ent.name);
-    } else if (/\.(py|json|txt|bin)$/.test(ent.name)) {
+    } else if (/\.(py|mpy|json|txt|bin)$/.test(ent.name)) {
       mp.FS.writeFile(vm + "/" + ent.name, fs.readFileSync(h));
     }
   }
