@@ -36,7 +36,7 @@ test-host: $(VPY)
 	$(VPY) -m pytest -q host_tests
 
 test-mp: $(MPWASM)
-	$(MPRUN) --dir lib:/lib --dir host_tests/common:/tests tools/mptest.py /tests
+	$(MPRUN) --dir lib:/lib --dir sim:/sim --path /sim --dir host_tests/common:/tests tools/mptest.py /tests
 
 mpy-check: $(VPY)
 	$(VPY) tools/mpy_check.py firmware lib

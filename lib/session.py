@@ -1,0 +1,1014 @@
+"""B-route session driver: SK commands to a BP35A1-family module, ECHONET Lite to the meter.
+
+Session(uart, clock, store, rbid, password, ...) never blocks: the app
+calls poll() whenever it likes (at the latest after wait_ms() ms, or when
+the UART has bytes) and reads state, status, reading and period_kwh.
+Start-up, scan and join run as a generator driven by poll(); the steady
+state (one request at a time, matched on TID + SEOJ 028801) is a plain
+state machine that allocates little per refresh: the SKSENDTO line lives
+in a preallocated buffer and only the TID and length are patched in.
+
+Every wait has a deadline; there are no sleeps. Credentials are written
+to the module and nowhere else: never logged, never in an exception.
+Timings and the state machine: docs/session.md.
+"""
+
+import billing
+import echonet
+import log
+import meter
+import sk
+from ticks import ticks_add, ticks_diff
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+SCAN_DURATIONS = (4, 5, 6, 7)
+NO_METER = "No meter found: check the HAT and the ID"
+
+_READ = const(1)  # request kinds
+_INFO = const(2)
+_SETDAY = const(3)
+_HIST = const(4)
+_BASE = const(1)  # why history is fetched
+_TODAY = const(2)
+
+_CMD_MS = const(3000)  # OK/FAIL of an SK command
+_JOIN_MS = const(40000)  # SKJOIN -> EVENT 25/24
+_ANSWER_MS = const(5000)  # a meter answer (typically 0.4-1 s)
+_HIST_MS = const(15000)  # an E2/E4 answer (194+ bytes)
+_TRIES = const(4)  # sends per request before the session counts as lost
+_SEND_FAIL_MS = const(2000)  # retry this soon after EVENT 21 param 01 / FAIL
+_REAUTH_MS = const(60000)  # EVENT 29 -> EVENT 25 at the latest
+_PAUSE_MS = const(3900000)  # EVENT 32 -> EVENT 33 at the latest (the limit is per hour)
+_TODAY_MS = const(1800000)  # today's history at most this often
+_CHECK_MS = const(60000)  # billing period check
+_BASE_RETRY_MS = const(600000)  # baseline not available yet: ask again later
+_ECHONET_PORT = const(0x0E1A)
+
+
+def ll64(mac):
+    """IPv6 link-local address of a 16-hex-digit MAC (the U/L bit flipped), as SKLL64 prints it."""
+    mac = mac.upper()
+    if len(mac) != 16:
+        raise ValueError("MAC must be 16 hex digits")
+    return "FE80:0000:0000:0000:%02X%s:%s:%s:%s" % (
+        int(mac[0:2], 16) ^ 0x02,
+        mac[2:4],
+        mac[4:8],
+        mac[8:12],
+        mac[12:16],
+    )
+
+
+def scan_ms(duration):
+    """Expected SKSCAN time (ms) for a duration code: 28 channels x 9.6 ms x (2**d + 1)."""
+    return 28 * 96 * ((1 << duration) + 1) // 10
+
+
+def _sleep_ms(ms):
+    import time
+
+    sleep_ms = getattr(time, "sleep_ms", None)
+    if sleep_ms is not None:
+        sleep_ms(ms)
+    else:
+        time.sleep(ms / 1000)
+
+
+class Reading:
+    """The latest meter values, updated in place (t changes with each new reading).
+
+    t: ticks (ms) when read; tid: TID of the answer; power_w: W (negative = export); current_r_da,
+    current_t_da: 0.1 A (T None on 2-wire meters); cumulative_kwh,
+    reverse_kwh: kWh (None until D3/E1 are known or where unsupported);
+    cumulative_raw, reverse_raw: the meter's raw counts.
+    """
+
+    def __init__(self):
+        self.t = 0
+        self.tid = 0
+        self.power_w = None  # type: int | None
+        self.current_r_da = None  # type: int | None
+        self.current_t_da = None  # type: int | None
+        self.cumulative_kwh = None  # type: float | None
+        self.reverse_kwh = None  # type: float | None
+        self.cumulative_raw = None  # type: int | None
+        self.reverse_raw = None  # type: int | None
+
+
+class Session:
+    """One B-route session (see the module docstring and docs/session.md).
+
+    uart: write/readinto/any; clock: ticks ms; store: store.Store;
+    dialect: "auto" | "bp35a1" | "bp35c0"; refresh_s: s between readings;
+    reading_day: meter-reading day 1..31 (None: no period figures);
+    wall: callable -> Unix s or None; utc_offset_s: s (JST 32400).
+    """
+
+    def __init__(
+        self,
+        uart,
+        clock,
+        store,
+        rbid,
+        password,
+        dialect="auto",
+        refresh_s=10,
+        reading_day=None,
+        wall=None,
+        utc_offset_s=32400,
+        scan_durations=SCAN_DURATIONS,
+    ):
+        self._rbid = rbid or ""
+        self._pwd = password or ""
+        log.secret(self._rbid)
+        log.secret(self._pwd)
+        if len(self._rbid) >= 8:
+            log.secret(self._rbid[-8:])  # the PairID a scan prints
+        self._uart = uart
+        self._clock = clock
+        self._store = store
+        self._refresh_ms = int(refresh_s * 1000)
+        self._reading_day = reading_day
+        self._wall = wall
+        self._utc = utc_offset_s
+        self._durations = scan_durations
+        if dialect == "auto":
+            dialect = store.get("dialect") or "bp35a1"
+        self._dss = dialect == "bp35c0"
+        self._rx = bytearray(256)
+        self._rxmv = memoryview(self._rx)
+        self._reader = sk.LineReader(1400)
+        self._tx = bytearray(640)
+        self._txmv = memoryview(self._tx)
+        self._txh = 0
+        self.state = "start"
+        self.status = "Starting"
+        self.progress = 0
+        self.error = None
+        self.reading = None
+        self.period_kwh = None
+        self.period_reverse_kwh = None
+        self.baseline = None
+        self.today = None
+        self.fixed_normal = None  # latest EA push: ((Y, M, D, h, m, s), kWh | None)
+        self.fixed_reverse = None  # latest EB push
+        self.info = {
+            "channel": None,
+            "pan_id": None,
+            "addr": None,
+            "lqi": None,
+            "version": None,
+            "dialect": dialect,
+            "hex": None,
+        }
+        self.counters = {
+            "requests": 0,
+            "answers": 0,
+            "timeouts": 0,
+            "retries": 0,
+            "rejoins": 0,
+            "rescans": 0,
+            "unsolicited": 0,
+            "scans": 0,
+            "joins": 0,
+            "send_failures": 0,
+            "bad_lines": 0,
+            "infc_res": 0,
+        }
+        now = self._now = clock()
+        self._tid = (now & 0x3FFF) + 1
+        self._resp = None  # OK/FAIL tuple of the last command
+        self._cmd_until = None  # deadline of the SK command in flight
+        self._until = now  # deadline the start-up task waits for
+        self._pans = None  # EPANDESC dicts while scanning
+        self._scan_done = False
+        self._join_result = None
+        self._ip = None
+        self._req = 0  # kind of the request in flight (0 = none)
+        self._req_frame = b""
+        self._req_tid = -1
+        self._req_until = now
+        self._req_tries = 0
+        self._resend = False
+        self._hold_until = now
+        self._read_epcs = [0xE7, 0xE8, 0xE0, 0xE3]
+        self._hist_epcs = [0xE2, 0xE4]
+        self._read_frame = echonet.build_get(0, self._read_epcs)
+        self._info_ok = False
+        self._coef = 1  # type: int
+        self._unit = 1.0  # type: float
+        self._digits = None  # type: int | None
+        self._next_read = now
+        self._lost = 0
+        self._infc = []
+        self._hist_for = 0
+        self._hist_day = 0
+        self._hist_date = (0, 0, 0, 0, 0, 0)  # today and the period start of a baseline fetch
+        self._hist_next = False
+        self._echo_off = False
+        b = store.get("baseline")  # [sy, sm, sd, raw, raw_reverse, fy, fm, fd]
+        self._base = b if isinstance(b, list) and len(b) == 8 and isinstance(b[3], int) else None
+        self._base_next = now
+        self._base_retry = None
+        self._today_wanted = False
+        self._today_t = None
+        self._closing = False
+        self._closed = False
+        self._wake = now
+        self._task = self._connect(True, False)
+
+    # ---- public ----------------------------------------------------------
+    def poll(self):
+        """Read what the UART has and advance the state machine. Never blocks."""
+        now = self._now = self._clock()
+        self._read_uart()
+        if self._task is not None:
+            try:
+                next(self._task)
+            except StopIteration:
+                self._task = None
+        elif self.state == "ready":
+            self._step_ready(now)
+        elif self.state == "reauth" or self.state == "paused":
+            self._step_hold(now)
+        self._plan()
+
+    def wait_ms(self):
+        """How long the caller may sleep before the next poll (0..1000 ms).
+
+        Bytes arriving on the UART earlier should wake the caller too
+        (select.poll on the UART, or a short sleep).
+        """
+        if self._uart.any():
+            return 0
+        d = ticks_diff(self._wake, self._clock())
+        return 0 if d < 0 else 1000 if d > 1000 else d
+
+    def request_today(self):
+        """Ask for today's half-hour history (fetched at most every 30 min)."""
+        self._today_wanted = True
+
+    def close(self, deadline_ms=3000, idle=None):
+        """End the PANA session politely (SKTERM) and wait for EVENT 27/28.
+
+        Waits at most deadline_ms; idle(ms) is called between polls (default:
+        time.sleep_ms; tests pass the virtual clock's advance). True when the
+        module confirmed the end.
+        """
+        if idle is None:
+            idle = _sleep_ms
+        connected = self._ip is not None and self._task is None
+        self._task = None
+        self._req = 0
+        if connected:
+            self._closing = True
+            self.state = "closing"
+            self._resp = None
+            self._write(b"SKTERM")
+            self._cmd_until = ticks_add(self._clock(), deadline_ms)
+            end = self._cmd_until
+            while not self._closed:
+                self.poll()
+                r = self._resp
+                if r is not None and r[0] == sk.FAIL:
+                    break
+                left = ticks_diff(end, self._clock())
+                if left <= 0:
+                    break
+                idle(min(left, 20))
+        self.state = "closed"
+        self.status = "Closed"
+        return self._closed
+
+    # ---- UART ------------------------------------------------------------
+    def _write(self, text):
+        uart = self._uart
+        uart.write(text + b"\r\n")
+
+    def _read_uart(self):
+        uart = self._uart
+        reader = self._reader
+        for _ in range(8):  # bounded work per poll
+            if not uart.any():
+                return
+            n = uart.readinto(self._rxmv)
+            if not n:
+                return
+            reader.feed(self._rxmv[:n])
+            while True:
+                line = reader.next_line()
+                if line is None:
+                    break
+                self._on_line(line)
+
+    def _on_line(self, line):
+        # fast path, no allocation: "EVENT 21 <ipv6> [side] NN" follows every SKSENDTO
+        n = len(line)
+        if (n == 51 or n == 53) and line.startswith(b"EVENT 21 ") and line[n - 3] == 32:
+            if n == 51 or self._dss:
+                if line[n - 1] == 49 and line[n - 2] == 48 and self._req and self._task is None:
+                    self._send_failed()  # param 01: the frame did not leave
+                return
+        try:
+            t = sk.parse_line(line)  # type: tuple
+        except ValueError:  # CodecError, or undecodable text
+            self.counters["bad_lines"] += 1
+            return
+        kind = t[0]
+        if kind == sk.ERXUDP:
+            self._on_udp(t[1])
+        elif kind == sk.EVENT:
+            self._on_event(t[1], t[3], t[4])
+        elif kind == sk.OK or kind == sk.FAIL:
+            if self._cmd_until is not None:
+                self._resp = t
+                self._cmd_until = None
+        elif kind == sk.EVER:
+            self.info["version"] = t[1]
+        elif kind == sk.EPANDESC:
+            if self._pans is not None:
+                self._pans.append({})
+        elif kind == sk.FIELD:
+            if self._pans:
+                self._pans[-1][t[1]] = t[2]
+        elif kind == sk.UNKNOWN:
+            self.counters["bad_lines"] += 1
+        elif kind == sk.ECHO:
+            if self._task is not None:
+                self._echo_off = False  # echo during set-up: this module ignores SFE 0
+            elif self._echo_off and not self._closing:
+                self._echo_off = False  # echo is back on: the module was reset
+                self._restart("the module was reset")
+
+    def _on_event(self, num, param, side):
+        if side is not None and not self._dss:
+            log.info("module prints SIDE: BP35C0 dialect")
+            self._set_dss(True)
+        if num == 0x21:
+            if param == 1 and self._req and self._task is None:
+                self._send_failed()
+            return
+        if num == 0x22:
+            self._scan_done = True
+            return
+        task = self._task is not None
+        st = self.state
+        if num == 0x25:
+            if task:
+                self._join_result = True
+            elif st == "reauth":
+                log.info("re-authenticated")
+                self._resume()
+        elif num == 0x24:
+            if task:
+                self._join_result = False
+            elif st == "ready" or st == "reauth" or st == "paused":
+                self._lose("PANA authentication failed (EVENT 24)")
+        elif num == 0x29:
+            if not task and (st == "ready" or st == "paused"):
+                log.info("PANA session expired (EVENT 29): holding requests")
+                self._hold("reauth", "Re-authenticating", _REAUTH_MS)
+        elif num == 0x26 or num == 0x27 or num == 0x28:
+            if self._closing:
+                self._closed = True
+            elif not task and (st == "ready" or st == "reauth" or st == "paused"):
+                self._lose("session ended (EVENT %X)" % num)
+        elif num == 0x32:
+            if not task and st == "ready":
+                log.warning("radio transmit limit (EVENT 32): paused")
+                self._hold("paused", "Paused: radio transmit limit", _PAUSE_MS)
+        elif num == 0x33:
+            if st == "paused":
+                log.info("transmit limit released (EVENT 33)")
+                self._resume()
+
+    def _on_udp(self, e):
+        if e.lport != _ECHONET_PORT:
+            return  # PANA
+        try:
+            f = echonet.parse(e.data)
+        except ValueError:
+            self.counters["bad_lines"] += 1
+            return
+        esv = f.esv
+        if esv == echonet.ESV_INFC and len(self._infc) < 4:
+            self._infc.append(echonet.build_infc_res(f.tid, f.seoj, [p[0] for p in f.props]))
+        kind = self._req
+        if kind and f.tid == self._req_tid and f.seoj == echonet.EOJ_METER:
+            if kind == _SETDAY:
+                match = esv == echonet.ESV_SET_RES or esv == echonet.ESV_SETC_SNA
+            else:
+                match = esv == echonet.ESV_GET_RES or esv == echonet.ESV_GET_SNA
+            if match:
+                self._answered(f)
+                return
+        self.counters["unsolicited"] += 1
+        if f.seoj == echonet.EOJ_METER:
+            self._keep(f)
+
+    def _keep(self, f):
+        """Latest EA/EB from a push (or any unsolicited meter frame)."""
+        for epc, edt in f.props:
+            if (epc == 0xEA or epc == 0xEB) and edt:
+                try:
+                    when, raw = meter.decode(epc, edt)  # pyright: ignore[reportGeneralTypeIssues]
+                except ValueError:
+                    continue
+                kwh = meter.to_kwh(raw, self._coef, self._unit) if self._info_ok else None
+                if epc == 0xEA:
+                    self.fixed_normal = (when, kwh)
+                else:
+                    self.fixed_reverse = (when, kwh)
+
+    # ---- start-up: module set-up, scan, join (a generator) --------------
+    def _state(self, state, status, progress=0):
+        if status != self.status:
+            log.info("%s", status)
+        self.state = state
+        self.status = status
+        self.progress = progress
+
+    def _fail(self, status):
+        self.error = status
+        self._state("failed", status)
+
+    def _cmd(self, text, ms=_CMD_MS, shown=None):
+        """Send one SK command; returns its OK/FAIL tuple, or None after ms."""
+        log.debug("> %s", shown or text.decode())
+        self._resp = None
+        self._write(text)
+        self._cmd_until = self._until = ticks_add(self._now, ms)
+        while self._resp is None:
+            if ticks_diff(self._until, self._now) <= 0:
+                self._cmd_until = None
+                log.debug("no answer to %s", shown or text.decode())
+                return None
+            yield
+        return self._resp
+
+    def _wait(self, ms):
+        self._until = ticks_add(self._now, ms)
+        while ticks_diff(self._until, self._now) > 0:
+            yield
+
+    def _connect(self, setup, rescan):
+        """Set up the module (once), find the meter (cache or scan), join."""
+        pan = None
+        cached = False
+        fails = 0
+        if self._lost >= 3:  # joined, yet the meter keeps not answering: slow down
+            self._fail("Meter not answering")
+            yield from self._wait(_backoff(self._lost - 2))
+        while True:
+            if setup:
+                self._state("start", "Starting")
+                ok = yield from self._setup()
+                if not ok:
+                    fails += 1
+                    yield from self._wait(_backoff(fails))
+                    continue
+                setup = False
+            if pan is None and not rescan:
+                pan = self._store.get("pan")
+                cached = pan is not None
+                if cached:
+                    log.info("joining the cached PAN (no scan)")
+            if pan is None:
+                pan = yield from self._scan()
+                if pan is None:
+                    fails += 1
+                    self._fail(NO_METER)
+                    yield from self._wait(_backoff(fails))
+                    setup = True
+                    continue
+            ok = yield from self._join(pan)
+            if ok:
+                self._ready()
+                return
+            if cached:
+                log.info("join with the cached PAN failed: scanning afresh")
+                self.counters["rescans"] += 1
+                pan = None
+                cached = False
+                rescan = True
+                continue
+            fails += 1
+            self._fail("Join failed (%d): check the password" % fails)
+            yield from self._wait(_backoff(fails))
+            setup = True  # the module may have been reset meanwhile
+            if fails % 3 == 0:
+                pan = None
+                rescan = True
+
+    def _setup(self):
+        r = None
+        for _ in range(3):
+            r = yield from self._cmd(b"SKSREG SFE 0")
+            if r is not None and r[0] == sk.OK:
+                break
+        if r is None or r[0] != sk.OK:
+            self._fail("No answer from the Wi-SUN module")
+            return False
+        self._echo_off = True
+        yield from self._cmd(b"SKVER")
+        r = yield from self._cmd(b"ROPT")
+        binary = r is not None and r[0] == sk.OK and r[1] == "00"
+        self._reader.binary = binary
+        if binary:  # WOPT writes flash: only when needed, so once per module
+            r = yield from self._cmd(b"WOPT 01", 5000)
+            if r is not None and r[0] == sk.OK:
+                log.info("module set to hex ERXUDP (WOPT 01)")
+                self._reader.binary = False
+            else:
+                log.warning("WOPT 01 failed: reading binary ERXUDP")
+        self.info["hex"] = not self._reader.binary
+        log.info("set password (%d chars)", len(self._pwd))
+        pwd = self._pwd.encode()
+        text = ("SKSETPWD %X " % len(pwd)).encode() + pwd
+        r = yield from self._cmd(text, shown="SKSETPWD")
+        if r is None or r[0] != sk.OK:
+            self._fail("Password rejected by the module")
+            return False
+        log.info("set B-route ID (%d chars)", len(self._rbid))
+        r = yield from self._cmd(b"SKSETRBID " + self._rbid.encode(), shown="SKSETRBID")
+        if r is None or r[0] != sk.OK:
+            self._fail("B-route ID rejected")
+            return False
+        return True
+
+    def _scan(self):
+        """Active scans with growing duration; the PAN dict or None."""
+        self.counters["scans"] += 1
+        n = len(self._durations)
+        i = 0
+        flipped = False
+        while i < n:
+            d = self._durations[i]
+            self._state("scan", "Scanning (%d/%d)" % (i + 1, n), i * 100 // n)
+            self._pans = []
+            self._scan_done = False
+            text = "SKSCAN 2 FFFFFFFF %X" % d
+            if self._dss:
+                text += " 0"
+            r = yield from self._cmd(text.encode())
+            if r is not None and r[0] == sk.FAIL and r[1] == "ER05" and not flipped:
+                flipped = True  # the other dialect's argument count
+                log.info("SKSCAN refused: trying the %s syntax", "BP35A1" if self._dss else "BP35C0")
+                self._set_dss(not self._dss)
+                continue
+            if r is not None and r[0] == sk.OK:
+                total = scan_ms(d)
+                start = self._now
+                self._until = ticks_add(start, total * 3 // 2 + 5000)
+                while not self._scan_done and ticks_diff(self._until, self._now) > 0:
+                    done = ticks_diff(self._now, start) * 100 // total
+                    self.progress = (i * 100 + (done if done < 100 else 99)) // n
+                    yield
+            pan = self._pick()
+            self._pans = None
+            if pan is not None:
+                log.info("found PAN %s on channel %s (LQI %d)", pan["pan_id"], pan["channel"], pan["lqi"])
+                return pan
+            i += 1
+        return None
+
+    def _pick(self):
+        best = None
+        pair = self._rbid[-8:].upper()
+        for p in self._pans or ():
+            if "Channel" not in p or "Pan ID" not in p or "Addr" not in p:
+                continue
+            try:
+                lqi = int(p.get("LQI", "0"), 16)
+            except ValueError:
+                lqi = 0
+            score = lqi + (1000 if p.get("PairID", "").upper() == pair else 0)
+            if best is None or score > best[0]:
+                best = (score, p, lqi)
+        if best is None:
+            return None
+        p = best[1]
+        return {"channel": p["Channel"], "pan_id": p["Pan ID"], "addr": p["Addr"], "lqi": best[2]}
+
+    def _join(self, pan):
+        self.counters["joins"] += 1
+        self._state("join", "Joining", 0)
+        try:
+            ch = pan["channel"]
+            pan_id = pan["pan_id"]
+            ip = ll64(pan["addr"])
+            int(ch, 16)
+            int(pan_id, 16)
+        except (KeyError, TypeError, ValueError):
+            log.warning("bad PAN descriptor: ignored")
+            return False
+        r = yield from self._cmd(b"SKSREG S2 " + ch.encode())
+        if r is None or r[0] != sk.OK:
+            return False
+        r = yield from self._cmd(b"SKSREG S3 " + pan_id.encode())
+        if r is None or r[0] != sk.OK:
+            return False
+        self._join_result = None
+        r = yield from self._cmd(b"SKJOIN " + ip.encode())
+        if r is None or r[0] != sk.OK:
+            return False
+        start = self._now
+        self._until = ticks_add(start, _JOIN_MS)
+        while self._join_result is None:
+            if ticks_diff(self._until, self._now) <= 0:
+                log.warning("join timed out")
+                return False
+            p = ticks_diff(self._now, start) // 100  # ~10 s to join
+            self.progress = p if p < 95 else 95
+            yield
+        if not self._join_result:
+            log.warning("join refused (EVENT 24)")
+            return False
+        self._ip = ip
+        self._header()
+        self._store.set("pan", pan)
+        self._store.set("dialect", "bp35c0" if self._dss else "bp35a1")
+        self._store.save()
+        info = self.info
+        info["channel"] = ch
+        info["pan_id"] = pan_id
+        info["addr"] = pan["addr"]
+        info["lqi"] = pan.get("lqi")
+        return True
+
+    def _set_dss(self, dss):
+        self._dss = dss
+        self.info["dialect"] = "bp35c0" if dss else "bp35a1"
+        if self._ip is not None:
+            self._header()
+
+    def _header(self):
+        """SKSENDTO header in the tx buffer; the frame goes right after it."""
+        h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if self._dss else "")).encode()
+        self._tx[: len(h)] = h
+        self._txh = len(h)
+
+    def _ready(self):
+        log.info("joined: reading every %d s", self._refresh_ms // 1000)
+        self._state("ready", "Connected", 100)
+        self.error = None
+        self._req = 0
+        self._resend = False
+        self._hist_next = False
+        self._info_ok = False
+        self._next_read = self._now
+        self._base_next = self._now
+        self._infc = []
+
+    def _lose(self, why):
+        """The session is gone: rejoin, and rescan when that did not help."""
+        self._lost += 1
+        self._req = 0
+        rescan = self._lost >= 2
+        self.counters["rescans" if rescan else "rejoins"] += 1
+        log.warning("%s: %s", why, "scanning again" if rescan else "joining again")
+        self._task = self._connect(False, rescan)
+        self._state("join", "Joining", 0)
+
+    def _restart(self, why):
+        """Set the module up again, then join (the cached PAN first)."""
+        log.warning("%s: starting again", why)
+        self._req = 0
+        self.counters["rejoins"] += 1
+        self._task = self._connect(True, False)
+        self._state("start", "Starting", 0)
+
+    # ---- holds: EVENT 29 (re-authentication), EVENT 32 (transmit limit) ---
+    def _hold(self, state, status, ms):
+        self._state(state, status, 100)
+        self._hold_until = ticks_add(self._now, ms)
+
+    def _resume(self):
+        self._state("ready", "Connected", 100)
+        if self._req:
+            self._resend = True
+
+    def _step_hold(self, now):
+        if ticks_diff(self._hold_until, now) > 0:
+            return
+        if self.state == "reauth":
+            self._lose("no EVENT 25 after EVENT 29")
+        else:
+            self._resume()  # EVENT 33 missed: try again
+
+    # ---- steady state ------------------------------------------------------
+    def _step_ready(self, now):
+        r = self._resp
+        if r is not None:
+            self._resp = None
+            if r[0] == sk.FAIL and self._req:
+                self._send_failed()
+        if self._cmd_until is not None:
+            if ticks_diff(self._cmd_until, now) > 0:
+                return
+            self._cmd_until = None  # no OK: the request deadline takes care of it
+        if self._infc:
+            self._raw_send(self._infc.pop(0))
+            self.counters["infc_res"] += 1
+            return
+        if self._req:
+            if self._resend:
+                self._resend = False
+                self._transmit(False)
+            elif ticks_diff(self._req_until, now) <= 0:
+                self._timeout()
+            return
+        if self._hist_next:  # E5 is set: get the history right away
+            self._hist_next = False
+            self._request(
+                _HIST, echonet.build_get(0, self._hist_epcs if self._hist_for == _BASE else b"\xe2")
+            )
+        elif ticks_diff(self._next_read, now) <= 0:
+            late = ticks_diff(now, self._next_read) >= self._refresh_ms
+            self._next_read = ticks_add(now if late else self._next_read, self._refresh_ms)
+            self._request(_READ, self._read_frame)
+        elif not self._info_ok:
+            self._request(_INFO, echonet.build_get(0, b"\xd3\xe1\xd7"))
+        elif self._today_wanted and (self._today_t is None or ticks_diff(now, self._today_t) >= _TODAY_MS):
+            self._today_wanted = False
+            self._today_t = now
+            self._history(_TODAY, 0)
+        elif ticks_diff(self._base_next, now) <= 0:
+            self._base_next = ticks_add(now, _CHECK_MS)
+            self._check_period(now)
+
+    def _request(self, kind, frame):
+        self._req = kind
+        self._req_frame = frame
+        self._req_tries = 0
+        self._transmit(True)
+
+    def _transmit(self, counted):
+        """SKSENDTO the request frame with a fresh TID (one write, preallocated buffer)."""
+        tid = self._tid = self._tid % 0xFFFF + 1
+        self._req_tid = tid
+        if counted:
+            self._req_tries += 1
+        self._req_until = ticks_add(self._now, _HIST_MS if self._req == _HIST else _ANSWER_MS)
+        self.counters["requests"] += 1
+        self._raw_send(self._req_frame, tid)
+
+    def _raw_send(self, frame, tid=-1):
+        tx = self._tx
+        h = self._txh
+        n = len(frame)
+        tx[h : h + n] = frame
+        if tid >= 0:
+            tx[h + 2] = tid >> 8
+            tx[h + 3] = tid & 0xFF
+        for k in range(4):  # datalen: 4 hex digits before the space
+            tx[h - 2 - k] = b"0123456789ABCDEF"[(n >> (4 * k)) & 15]
+        self._resp = None
+        self._cmd_until = ticks_add(self._now, _CMD_MS)
+        self._uart.write(self._txmv[: h + n])
+
+    def _send_failed(self):
+        """EVENT 21 param 01 or FAIL: the frame did not leave; retry soon (counts as a try)."""
+        self.counters["send_failures"] += 1
+        soon = ticks_add(self._now, _SEND_FAIL_MS)
+        if ticks_diff(self._req_until, soon) > 0:
+            self._req_until = soon
+
+    def _timeout(self):
+        self.counters["timeouts"] += 1
+        if self._req_tries < _TRIES:
+            self.counters["retries"] += 1
+            self._transmit(True)
+            return
+        log.warning("no answer from the meter after %d tries", _TRIES)
+        self._lose("meter not answering")
+
+    def _answered(self, f):
+        kind = self._req
+        self._req = 0
+        self._resend = False
+        self._lost = 0
+        self.counters["answers"] += 1
+        if kind == _READ:
+            self._on_read(f)
+        elif kind == _INFO:
+            self._on_info(f)
+        elif kind == _SETDAY:
+            if f.esv == echonet.ESV_SET_RES:
+                self._hist_next = True
+            else:
+                log.warning("meter refuses E5 (history day)")
+                self._hist_failed(3600000)
+        elif kind == _HIST:
+            self._on_history(f)
+
+    def _on_read(self, f):
+        r = self.reading
+        if r is None:
+            r = self.reading = Reading()
+        r.t = self._now
+        r.tid = f.tid
+        for epc, edt in f.props:
+            if not edt:
+                self._refused(epc)
+                continue
+            try:
+                v = meter.decode(epc, edt)
+            except ValueError:
+                self.counters["bad_lines"] += 1
+                continue
+            if epc == 0xE7:
+                r.power_w = v  # pyright: ignore[reportAttributeAccessIssue]
+            elif epc == 0xE8:
+                r.current_r_da, r.current_t_da = v  # pyright: ignore[reportAttributeAccessIssue, reportGeneralTypeIssues]
+            elif epc == 0xE0:
+                r.cumulative_raw = v  # pyright: ignore[reportAttributeAccessIssue]
+            elif epc == 0xE3:
+                r.reverse_raw = v  # pyright: ignore[reportAttributeAccessIssue]
+        self._kwh()
+
+    def _refused(self, epc):
+        """Get_SNA for epc: ask the rest from now on."""
+        epcs = self._read_epcs
+        if epc in epcs and len(epcs) > 1:
+            epcs.remove(epc)
+            self._read_frame = echonet.build_get(0, epcs)
+            log.info("meter refuses EPC %02X: no longer asked", epc)
+            if epc == 0xE3 and 0xE4 in self._hist_epcs:
+                self._hist_epcs.remove(0xE4)
+                self.period_reverse_kwh = None
+
+    def _on_info(self, f):
+        self._info_ok = True
+        for epc, edt in f.props:
+            try:
+                v = meter.decode(epc, edt) if edt else None
+                if epc == 0xD3:
+                    self._coef = 1 if v is None else v  # pyright: ignore[reportAttributeAccessIssue]
+                elif epc == 0xE1:
+                    self._unit = 1.0 if v is None else v  # pyright: ignore[reportAttributeAccessIssue]
+                elif epc == 0xD7:
+                    self._digits = v  # pyright: ignore[reportAttributeAccessIssue]
+            except ValueError:
+                log.warning("bad EPC %02X in the meter's answer", epc)
+        log.info("meter: coefficient %d, unit %s kWh, %s digits", self._coef, self._unit, self._digits)
+        self._kwh()
+
+    def _kwh(self):
+        r = self.reading
+        if r is None or not self._info_ok:
+            return
+        coef = self._coef
+        unit = self._unit
+        r.cumulative_kwh = meter.to_kwh(r.cumulative_raw, coef, unit)
+        r.reverse_kwh = meter.to_kwh(r.reverse_raw, coef, unit)
+        b = self._base
+        if b is not None and self.baseline is not None:
+            self.period_kwh = meter.delta_kwh(r.cumulative_raw, b[3], self._digits, coef, unit)
+            if 0xE4 in self._hist_epcs:
+                self.period_reverse_kwh = meter.delta_kwh(r.reverse_raw, b[4], self._digits, coef, unit)
+
+    # ---- billing period baseline and today's history ---------------------
+    def _check_period(self, now):
+        """Start the baseline fetch when the period started or once a day."""
+        if self._wall is None or self._reading_day is None or not self._info_ok:
+            return
+        w = self._wall()
+        if w is None:
+            return
+        y, m, d, hh, mm, _ = billing.local_date(w, self._utc)
+        rd = self._reading_day
+        sy, sm, sd = billing.billing_period_start(rd, y, m, d)
+        b = self._base
+        if b is not None and b[0] == sy and b[1] == sm and b[2] == sd:
+            if self.baseline is None:
+                self.baseline = (sy, sm, sd)
+                self._kwh()
+            if b[5] == y and b[6] == m and b[7] == d:
+                return  # fetched today
+        elif self.baseline is not None:
+            self.baseline = None  # a new period: old figures no longer apply
+            self.period_kwh = None
+            self.period_reverse_kwh = None
+        if (hh == 23 and mm >= 55) or (hh == 0 and mm < 5):
+            return  # around midnight the meter's day may differ from ours
+        if self._base_retry is not None and ticks_diff(self._base_retry, now) > 0:
+            return
+        self._base_retry = None
+        self._hist_date = (y, m, d, sy, sm, sd)
+        self._history(_BASE, billing.days_since_period_start(rd, y, m, d))
+
+    def _history(self, why, day):
+        self._hist_for = why
+        self._hist_day = day
+        self._request(_SETDAY, echonet.build_setc(0, [(0xE5, bytes((day,)))]))
+
+    def _hist_failed(self, retry_ms):
+        if self._hist_for == _BASE:
+            self._base_retry = ticks_add(self._now, retry_ms)
+
+    def _on_history(self, f):
+        normal = reverse = None
+        for epc, edt in f.props:
+            if not edt:
+                if epc == 0xE4 and epc in self._hist_epcs:
+                    log.info("meter refuses E4: no reverse baseline")
+                    self._hist_epcs.remove(epc)
+                    self.period_reverse_kwh = None
+                continue
+            try:
+                v = meter.decode(epc, edt)  # type: tuple  # pyright: ignore[reportAssignmentType]
+            except ValueError:
+                continue
+            if v[0] != self._hist_day:
+                log.warning("history for day %d, asked for %d", v[0], self._hist_day)
+                self._hist_failed(_BASE_RETRY_MS)
+                return
+            if epc == 0xE2:
+                normal = v[1]
+            elif epc == 0xE4:
+                reverse = v[1]
+        if normal is None:
+            self._hist_failed(3600000)
+            return
+        if self._hist_for == _TODAY:
+            self._on_today(normal)
+            return
+        if normal[0] is None:
+            self._hist_failed(_BASE_RETRY_MS)  # 00:00 not recorded yet
+            return
+        y, m, d, sy, sm, sd = self._hist_date
+        self._base = [sy, sm, sd, normal[0], reverse[0] if reverse else None, y, m, d]
+        self._store.set("baseline", self._base)
+        self._store.save()
+        self.baseline = (sy, sm, sd)
+        log.info("baseline for the period from %d-%02d-%02d held", sy, sm, sd)
+        self._kwh()
+
+    def _on_today(self, raw):
+        usage = [None] * 48
+        r = self.reading
+        wrap = 10**self._digits if self._digits else 0
+        for i in range(48):
+            a = raw[i]
+            if a is None:
+                break
+            b = raw[i + 1] if i < 47 else None
+            if b is None:  # the half hour in progress: up to the latest reading
+                b = r.cumulative_raw if r is not None else None
+                if b is None:
+                    break
+                d = b - a
+                if wrap:
+                    d %= wrap
+                if wrap and d * 2 > wrap or not wrap and d < 0:
+                    break  # the reading predates the slot
+            usage[i] = meter.delta_kwh(b, a, self._digits, self._coef, self._unit)
+        w = self._wall() if self._wall is not None else None
+        if w is None:
+            self.today = (None, None, None, usage)
+        else:
+            y, m, d, _, _, _ = billing.local_date(w, self._utc)
+            self.today = (y, m, d, usage)
+
+    # ---- when to wake up -------------------------------------------------
+    def _plan(self):
+        now = self._now
+        if self._task is not None:
+            self._wake = self._until
+            return
+        st = self.state
+        w = ticks_add(now, 1000)
+        if self._cmd_until is not None:
+            w = _sooner(w, self._cmd_until)
+        elif st == "reauth" or st == "paused":
+            w = _sooner(w, self._hold_until)
+        elif st == "ready":
+            if self._infc or self._resend or self._resp is not None or self._hist_next:
+                w = now
+            elif self._req:
+                w = _sooner(w, self._req_until)
+            elif not self._info_ok:
+                w = now
+            else:
+                w = _sooner(w, self._next_read)
+                w = _sooner(w, self._base_next)
+                if self._today_wanted:
+                    w = now if self._today_t is None else _sooner(w, ticks_add(self._today_t, _TODAY_MS))
+        self._wake = w
+
+
+def _sooner(a, b):
+    return b if ticks_diff(b, a) < 0 else a
+
+
+def _backoff(n):
+    """Wait before attempt n+1 (ms): 10 s doubling to 10 min."""
+    return min(10000 << min(n - 1, 6), 600000)
