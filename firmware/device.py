@@ -1,0 +1,182 @@
+"""The device (M5StickC family + Wi-SUN HAT): build the hardware, then run lib/app.py.
+
+run(root="") is what /main.py calls at boot. It reads root + /SmartMeter.json;
+a config with problems is shown on the screen and in the log, and the device
+waits for a fixed file (polled every few seconds; button B pages through the
+problems) instead of rebooting in a loop. Then: UART(1) to the BP35A1, Wi-Fi
+with reconnects, NTP with retries, the hardware watchdog (fed by the app only
+while it makes progress), Ambient posts through micropython-lib's requests
+(installed by `make deploy`). Compiled to .mpy by the deploy step, so its
+bytecode costs less RAM than a main.py compiled at boot.
+"""
+
+import gc
+import sys
+import time
+
+import log
+import machine
+
+WDT_MS = 60000  # longer than the longest blocking call (an Ambient post: 10 s)
+CONFIG_POLL_MS = 3000
+BOARDS = ("m5stickc", "m5stickc_plus", "m5stickc_plus2")
+_HEADERS = {"Content-Type": "application/json"}
+
+
+class Paths:
+    def __init__(self, root):
+        self.config = root + "/SmartMeter.json"
+        self.state = root + "/smartmeter.state.json"
+        self.backlog = root + "/ambient.backlog"
+
+
+def read_config(path):
+    """(cfg, None, stamp) or (None, problems, stamp); drops the validator from RAM afterwards."""
+    import config
+
+    stamp = config.file_stamp(path)
+    try:
+        cfg = config.load_file(path, device=True)
+        problems = None
+    except config.ConfigError as e:
+        cfg = None
+        problems = e.problems
+    del sys.modules["config"]
+    gc.collect()
+    return cfg, problems, stamp
+
+
+def _json_key(path, key):
+    """One top-level value of a JSON file, or None (for a config that may be broken)."""
+    try:
+        import json
+
+        with open(path) as f:
+            return json.load(f).get(key)
+    except Exception:
+        return None
+
+
+def draw_problems(hw, problems, page):
+    import app
+    import screens
+
+    screens.draw(hw.display, app.config_error_view(problems, page), "config_error")
+    hw.display.show()
+
+
+def wait_for_config(hw, paths, problems, stamp):
+    """Show the problems until the config file is fixed; returns the good config."""
+    for p in problems:
+        log.error("config: %s", p)
+    log.error("fix %s (mpremote cp SmartMeter.json :SmartMeter.json); waiting", paths.config)
+    page = 0
+    draw_problems(hw, problems, page)
+    last = time.ticks_ms()
+    while True:
+        time.sleep_ms(50)
+        if hw.buttons.poll() == "b":
+            page += 1
+            draw_problems(hw, problems, page)
+        if time.ticks_diff(time.ticks_ms(), last) < CONFIG_POLL_MS:
+            continue
+        last = time.ticks_ms()
+        import config
+
+        new = config.file_stamp(paths.config)
+        del sys.modules["config"]
+        if new == stamp:
+            continue
+        cfg, problems, stamp = read_config(paths.config)
+        if cfg is not None:
+            log.info("config fixed")
+            return cfg
+        problems = problems or ["file: unreadable"]
+        for p in problems:
+            log.error("config: %s", p)
+        page = 0
+        draw_problems(hw, problems, page)
+
+
+def http_post(url, body, timeout_s):
+    """POST JSON bytes with micropython-lib requests; returns the HTTP status."""
+    import requests
+
+    r = requests.post(url, data=body, headers=_HEADERS, timeout=timeout_s, parse_headers=False)
+    status = r.status_code
+    r.close()
+    return status
+
+
+def run(root=""):
+    gc.collect()
+    import board
+
+    paths = Paths(root)
+    name = _json_key(paths.config, "board")
+    hw = board.setup(name if name in BOARDS else "m5stickc", flip=bool(_json_key(paths.state, "flip")))
+    cfg, problems, stamp = read_config(paths.config)
+    if cfg is None:
+        cfg = wait_for_config(hw, paths, problems or ["file: unreadable"], stamp)
+        if cfg["board"] != hw.name:
+            machine.soft_reset()  # another panel: start again with it
+    if cfg["log_level"] == "debug":
+        log.set_level(log.DEBUG)
+    for w in cfg["warnings"]:
+        log.warning("config: %s", w)
+    gc.collect()
+
+    import netclock
+    import wifi
+
+    u = cfg["uart"]
+    uart = machine.UART(
+        1, baudrate=115200, bits=8, parity=None, stop=1, tx=u["tx"], rx=u["rx"], timeout=0, rxbuf=2048
+    )
+    net = wifi.Wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"])
+    gc.collect()
+
+    import app
+
+    wdt = machine.WDT(timeout=WDT_MS)
+    disp = hw.display
+    a = app.App(
+        cfg,
+        uart,
+        time.ticks_ms,
+        netclock.wall,
+        fb=disp,
+        show=disp.show,
+        buttons=hw.buttons.poll,
+        network=net,
+        http_post=http_post,
+        state_path=paths.state,
+        backlog_path=paths.backlog,
+        set_brightness=disp.brightness,
+        set_flip=disp.set_orientation,
+        feed=wdt.feed,
+        sync_time=netclock.sync,
+        mem_free=gc.mem_free,
+    )
+    cfg = None
+    gc.collect()
+    log.info("started: %d bytes free", gc.mem_free())
+    last_gc = time.ticks_ms()
+    errors = 0
+    try:
+        while True:
+            try:
+                ms = a.step()
+            except Exception as e:  # a bug: log it, keep going; the watchdog ends a real hang
+                errors += 1
+                if errors <= 5 or errors % 100 == 0:
+                    log.error("loop: %r", e)
+                ms = 1000
+            if time.ticks_diff(time.ticks_ms(), last_gc) >= 5000:
+                last_gc = time.ticks_ms()
+                gc.collect()
+            if ms > 0:
+                time.sleep_ms(ms)
+    except KeyboardInterrupt:  # Ctrl-C on the REPL (mpremote): end the session politely
+        a.close()
+        raise

