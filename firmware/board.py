@@ -10,6 +10,8 @@ unless GPIO4 goes high.
 
 import gc
 
+import buttons
+import st77xx
 from machine import I2C, PWM, SPI, Pin
 from micropython import const
 
@@ -38,35 +40,36 @@ _PLUS2_BACKLIGHT = const(27)
 _ST7735S_LANDSCAPE = ((0x68, 1, 26), (0xA8, 1, 26))  # 80x160 in the 132x162 RAM
 _ST7789_LANDSCAPE = ((0x68, 40, 53), (0xA8, 40, 52))  # 135x240 in the 240x320 RAM
 
-_hold = None  # the Plus2 power-hold pin, kept referenced
-
 
 class Board:
-    """What setup() built: name, display, buttons, i2c (AXP192, RTC), axp (None on the Plus2)."""
+    """What setup() built: name, display, buttons, i2c (AXP192, RTC), axp (None on the Plus2),
+    hold (the Plus2's power-hold pin, kept referenced; else None).
 
-    def __init__(self, name, display, buttons, i2c, axp):
-        self.name = name
-        self.display = display
-        self.buttons = buttons
-        self.i2c = i2c
-        self.axp = axp
+    It has no methods, so nothing the app keeps refers back to this module: the
+    caller may drop "board" from sys.modules after setup() and free its bytecode
+    (on the Plus2 the PWM backlight function keeps it; that board has RAM to spare).
+    """
+
+    name: str
+    display: "st77xx.Panel"
+    buttons: "buttons.Buttons"
+    i2c: I2C
+    axp: "object | None"  # axp192.AXP192 on the M5StickC and Plus
+    hold: "Pin | None"
 
 
 def setup(name="m5stickc", clock=None, flip=False, brightness=100, palette=None):
     """Build the board's display and buttons. clock: ticks ms callable for the debouncing."""
-    global _hold
-    import buttons
-    import st77xx
-
     if name not in BOARDS:
         raise ValueError("unknown board %r" % name)
     if clock is None:
         from ticks import ticks_ms as clock
     if palette is None:
         from screens import PALETTE as palette
+    b = Board()
+    b.name = name
     plus2 = name == "m5stickc_plus2"
-    if plus2:
-        _hold = Pin(_PLUS2_HOLD, Pin.OUT, value=1)
+    b.hold = Pin(_PLUS2_HOLD, Pin.OUT, value=1) if plus2 else None
     i2c = I2C(0, scl=Pin(_I2C_SCL), sda=Pin(_I2C_SDA), freq=400_000)
     axp = None
     if plus2:
@@ -105,5 +108,8 @@ def setup(name="m5stickc", clock=None, flip=False, brightness=100, palette=None)
     display.fill(0)
     display.show()
     display.brightness(brightness)
-    keys = buttons.Buttons((("a", Pin(_BUTTON_A, Pin.IN)), ("b", Pin(_BUTTON_B, Pin.IN))), clock)
-    return Board(name, display, keys, i2c, axp)
+    b.buttons = buttons.Buttons((("a", Pin(_BUTTON_A, Pin.IN)), ("b", Pin(_BUTTON_B, Pin.IN))), clock)
+    b.display = display
+    b.i2c = i2c
+    b.axp = axp
+    return b

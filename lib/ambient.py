@@ -23,10 +23,14 @@ passes half the file (and compact_bytes) the live records are copied to
 path.tmp, which is then renamed over the file (atomic on littlefs and POSIX;
 MicroPython's FAT removes the old file first, so load() takes a complete
 path.tmp when path is missing). An empty backlog deletes the file.
+Loading, repair and compaction (and Limiter.restore) live in
+lib/ambient_rare.py, imported for the call and dropped again: the steady
+add / peek / drop path does not keep their bytecode in the heap.
 """
 
 import json
 import os
+import sys
 
 MAX_BATCH = 250  # records per /dataarray request (Ambient answers 413 above ~258)
 
@@ -37,6 +41,16 @@ try:
         return json.dumps(obj, separators=(",", ":"))
 except TypeError:  # older MicroPython: no separators argument
     _dumps = json.dumps
+
+
+def _rare(name, *args):
+    """Start-up and repair work (lib/ambient_rare.py): its module is loaded for the call only."""
+    import ambient_rare
+
+    try:
+        return getattr(ambient_rare, name)(*args)
+    finally:
+        sys.modules.pop("ambient_rare", None)
 
 
 def _round(v, n):
@@ -168,35 +182,7 @@ class Limiter:
 
     def restore(self, state):
         """Undo state(); ignores anything malformed."""
-        k = len(self._offsets)
-        if type(state) is not list or len(state) != 1 + 2 * k:
-            return
-        for v in state:
-            if v is not None and type(v) not in (int, float):
-                return
-        self._last = state[0]
-        self._days = [int(d if d is not None else -1) for d in state[1 : 1 + k]]
-        self._counts = [int(c or 0) for c in state[1 + k :]]
-
-
-def _is_record(line):
-    """True for a complete JSON object line (bytes ending in newline)."""
-    if not line.endswith(b"\n") or line[:1] != b"{":
-        return False
-    try:
-        return type(json.loads(line)) is dict
-    except ValueError:
-        return False
-
-
-def _ack(line):
-    """N for a complete "-N" line, else 0."""
-    if line.endswith(b"\n") and line[:1] == b"-":
-        try:
-            return max(0, int(line[1:]))
-        except ValueError:
-            return 0
-    return 0
+        _rare("restore", self, state)
 
 
 class Backlog:
@@ -227,94 +213,7 @@ class Backlog:
 
     def load(self):
         """(Re)read the file: count live records, find the head, repair a torn tail."""
-        self._n = self._head = self._size = 0
-        self._peek = None
-        total = acked = 0
-        clean = True
-        tmp = self.path + ".tmp"
-        try:
-            f = open(self.path, "rb")
-            try:  # a copy left by a compaction that lost power before the rename
-                os.remove(tmp)
-            except OSError:
-                pass
-        except OSError:
-            try:  # lost power between FAT's remove and rename: the copy is whole
-                os.rename(tmp, self.path)
-                f = open(self.path, "rb")
-            except OSError:
-                return
-        with f:
-            while True:
-                line = f.readline()
-                if not line:
-                    break
-                self._size += len(line)
-                if _is_record(line):
-                    total += 1
-                else:
-                    k = _ack(line)
-                    if k:
-                        acked += k
-                    else:
-                        clean = False
-        acked = min(acked, total)
-        self._n = total - acked
-        if not clean or not self._n:
-            self._rewrite(0, acked, True)
-        elif acked:
-            self._head = self._skip(0, acked)
-
-    def _skip(self, offset, n):
-        """Byte offset just past the next n record lines from offset."""
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            while n > 0:
-                line = f.readline()
-                if not line:
-                    break
-                if line[:1] == b"{":
-                    n -= 1
-            return f.tell()
-
-    def _rewrite(self, start, skip, validate):
-        """Copy the records after offset start, less the first `skip`, to path.tmp; rename it over."""
-        self._peek = None
-        tmp = self.path + ".tmp"
-        kept = 0
-        todo = skip
-        try:
-            with open(self.path, "rb") as src, open(tmp, "wb") as dst:
-                src.seek(start)
-                while True:
-                    line = src.readline()
-                    if not line:
-                        break
-                    if _is_record(line) if validate else line[:1] == b"{":
-                        if todo > 0:
-                            todo -= 1
-                        else:
-                            dst.write(line)
-                            kept += 1
-            if kept:
-                os.rename(tmp, self.path)
-            else:
-                os.remove(tmp)
-                os.remove(self.path)
-        except OSError:
-            self.errors += 1  # the old file is still whole: go on with it
-            if validate:
-                self._head = self._skip(0, skip)
-            return
-        self._n = kept
-        self._head = 0
-        self._size = self._filesize()
-
-    def _filesize(self):
-        try:
-            return os.stat(self.path)[6]
-        except OSError:
-            return 0
+        _rare("load", self)
 
     def _append(self, data):
         with open(self.path, "ab") as f:
@@ -370,7 +269,7 @@ class Backlog:
         if self._peek and self._peek[0] == n:
             head = self._peek[1]
         else:
-            head = self._skip(self._head, n)
+            head = _rare("skip_records", self, self._head, n)
         self._peek = None
         self._n -= n
         if not self._n:
@@ -390,4 +289,4 @@ class Backlog:
     def save(self):
         """Everything is already on flash; compact when the dead part is large."""
         if self._n and self._head > self.compact_bytes and self._head * 2 > self._size:
-            self._rewrite(self._head, 0, False)
+            _rare("rewrite", self, self._head, 0, False)

@@ -9,32 +9,14 @@ counts; to_kwh / delta_kwh scale them with D3 (coefficient) and E1 (unit).
 
 from echonet import CodecError
 
-NAMES = {
-    0xD3: "coefficient",
-    0xD5: "instance_list",
-    0xD7: "effective_digits",
-    0xE0: "cumulative_normal",
-    0xE1: "cumulative_unit",
-    0xE2: "history_normal",
-    0xE3: "cumulative_reverse",
-    0xE4: "history_reverse",
-    0xE5: "history_day",
-    0xE7: "instantaneous_power",
-    0xE8: "instantaneous_current",
-    0xEA: "fixed_time_normal",
-    0xEB: "fixed_time_reverse",
-}
-
-_UNITS = {0x00: 1.0, 0x01: 0.1, 0x02: 0.01, 0x03: 0.001, 0x04: 0.0001}
-_UNITS.update({0x0A: 10.0, 0x0B: 100.0, 0x0C: 1000.0, 0x0D: 10000.0})
-
 
 def unit_kwh(code):
     """kWh per count for an E1 code (0x01 -> 0.1); CodecError for other codes."""
-    u = _UNITS.get(code)
-    if u is None:
+    try:
+        i = (0x00, 0x01, 0x02, 0x03, 0x04, 0x0A, 0x0B, 0x0C, 0x0D).index(code)
+    except ValueError:
         raise CodecError("unknown E1 unit code %r" % code)
-    return u
+    return (1.0, 0.1, 0.01, 0.001, 0.0001, 10.0, 100.0, 1000.0, 10000.0)[i]
 
 
 def _u(edt, i, n):
@@ -127,24 +109,6 @@ def decode(epc, edt):
     raise CodecError("unknown EPC %02X" % epc)
 
 
-def values(frame):
-    """{epc: value} of the known properties that carry data.
-
-    Refused properties (PDC 0, as in a Get_SNA answer) and unknown EPCs are
-    left out; see refused(). CodecError when a known property is malformed.
-    """
-    out = {}
-    for epc, edt in frame.props:
-        if edt and epc in NAMES:
-            out[epc] = decode(epc, edt)
-    return out
-
-
-def refused(frame):
-    """EPCs that came back with PDC 0 (not supported by the meter)."""
-    return [epc for epc, edt in frame.props if not edt]
-
-
 def _scale(count, kwh_per_unit):
     # divide by 10**k for fractional units: exact for single-precision floats
     if kwh_per_unit < 1:
@@ -172,3 +136,10 @@ def delta_kwh(raw_now, raw_then, digits, coefficient, kwh_per_unit):
     if coefficient is not None:
         d *= coefficient
     return _scale(d, kwh_per_unit)
+
+
+def __getattr__(name):
+    """NAMES, values(), refused(): for tools (lib/meter_names.py), loaded on first use."""
+    import meter_names
+
+    return getattr(meter_names, name)

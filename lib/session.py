@@ -11,7 +11,17 @@ in a preallocated buffer and only the TID and length are patched in.
 Every wait has a deadline; there are no sleeps. Credentials are written
 to the module and nowhere else: never logged, never in an exception.
 Timings and the state machine: docs/session.md.
+
+Heap: on the device the bytecode of every imported module lives in the
+heap, so only the steady request/answer cycle is here. The start-up task
+(set-up, scan, join; ll64, scan_ms and NO_METER too) is lib/session_setup.py,
+loaded while it runs; what happens a few times a day (D3/E1/D7 and history
+answers, refusals, lost or expired sessions, the transmit limit, close) is
+lib/session_rare.py, loaded for the call. Both are dropped from sys.modules
+again.
 """
+
+import sys
 
 import billing
 import echonet
@@ -29,9 +39,8 @@ except ImportError:
 
 
 SCAN_DURATIONS = (4, 5, 6, 7)
-NO_METER = "No meter found: check the HAT and the ID"
 
-_READ = const(1)  # request kinds
+_READ = const(1)  # request kinds (lib/session_rare.py uses the same values)
 _INFO = const(2)
 _SETDAY = const(3)
 _HIST = const(4)
@@ -39,46 +48,13 @@ _BASE = const(1)  # why history is fetched
 _TODAY = const(2)
 
 _CMD_MS = const(3000)  # OK/FAIL of an SK command
-_JOIN_MS = const(40000)  # SKJOIN -> EVENT 25/24
 _ANSWER_MS = const(5000)  # a meter answer (typically 0.4-1 s)
 _HIST_MS = const(15000)  # an E2/E4 answer (194+ bytes)
 _TRIES = const(4)  # sends per request before the session counts as lost
 _SEND_FAIL_MS = const(2000)  # retry this soon after EVENT 21 param 01 / FAIL
-_REAUTH_MS = const(60000)  # EVENT 29 -> EVENT 25 at the latest
-_PAUSE_MS = const(3900000)  # EVENT 32 -> EVENT 33 at the latest (the limit is per hour)
 _TODAY_MS = const(1800000)  # today's history at most this often
 _CHECK_MS = const(60000)  # billing period check
-_BASE_RETRY_MS = const(600000)  # baseline not available yet: ask again later
 _ECHONET_PORT = const(0x0E1A)
-
-
-def ll64(mac):
-    """IPv6 link-local address of a 16-hex-digit MAC (the U/L bit flipped), as SKLL64 prints it."""
-    mac = mac.upper()
-    if len(mac) != 16:
-        raise ValueError("MAC must be 16 hex digits")
-    return "FE80:0000:0000:0000:%02X%s:%s:%s:%s" % (
-        int(mac[0:2], 16) ^ 0x02,
-        mac[2:4],
-        mac[4:8],
-        mac[8:12],
-        mac[12:16],
-    )
-
-
-def scan_ms(duration):
-    """Expected SKSCAN time (ms) for a duration code: 28 channels x 9.6 ms x (2**d + 1)."""
-    return 28 * 96 * ((1 << duration) + 1) // 10
-
-
-def _sleep_ms(ms):
-    import time
-
-    sleep_ms = getattr(time, "sleep_ms", None)
-    if sleep_ms is not None:
-        sleep_ms(ms)
-    else:
-        time.sleep(ms / 1000)
 
 
 class Reading:
@@ -233,11 +209,12 @@ class Session:
             try:
                 next(self._task)
             except StopIteration:
-                self._task = None
+                self._end_task()
         elif self.state == "ready":
             self._step_ready(now)
         elif self.state == "reauth" or self.state == "paused":
-            self._step_hold(now)
+            if ticks_diff(self._hold_until, now) <= 0:
+                self._rare("hold_over")
         self._plan()
 
     def wait_ms(self):
@@ -262,36 +239,21 @@ class Session:
         time.sleep_ms; tests pass the virtual clock's advance). True when the
         module confirmed the end.
         """
-        if idle is None:
-            idle = _sleep_ms
-        connected = self._ip is not None and self._task is None
+        return self._rare("close", deadline_ms, idle)
+
+    # ---- start-up: module set-up, scan, join (lib/session_setup.py) ------
+    def _connect(self, setup, rescan):
+        """The start-up task (a generator); its module stays loaded only while it runs."""
+        import session_setup
+
+        return session_setup.connect(self, setup, rescan)
+
+    def _end_task(self):
         self._task = None
-        self._req = 0
-        if connected:
-            self._closing = True
-            self.state = "closing"
-            self._resp = None
-            self._write(b"SKTERM")
-            self._cmd_until = ticks_add(self._clock(), deadline_ms)
-            end = self._cmd_until
-            while not self._closed:
-                self.poll()
-                r = self._resp
-                if r is not None and r[0] == sk.FAIL:
-                    break
-                left = ticks_diff(end, self._clock())
-                if left <= 0:
-                    break
-                idle(min(left, 20))
-        self.state = "closed"
-        self.status = "Closed"
-        return self._closed
+        for name in ("session_setup", "sk_setup"):  # start-up code: free its bytecode (the qstrs stay)
+            sys.modules.pop(name, None)
 
     # ---- UART ------------------------------------------------------------
-    def _write(self, text):
-        uart = self._uart
-        uart.write(text + b"\r\n")
-
     def _read_uart(self):
         uart = self._uart
         reader = self._reader
@@ -345,7 +307,7 @@ class Session:
                 self._echo_off = False  # echo during set-up: this module ignores SFE 0
             elif self._echo_off and not self._closing:
                 self._echo_off = False  # echo is back on: the module was reset
-                self._restart("the module was reset")
+                self._rare("restart", "the module was reset")
 
     def _on_event(self, num, param, side):
         if side is not None and not self._dss:
@@ -357,37 +319,10 @@ class Session:
             return
         if num == 0x22:
             self._scan_done = True
-            return
-        task = self._task is not None
-        st = self.state
-        if num == 0x25:
-            if task:
-                self._join_result = True
-            elif st == "reauth":
-                log.info("re-authenticated")
-                self._resume()
-        elif num == 0x24:
-            if task:
-                self._join_result = False
-            elif st == "ready" or st == "reauth" or st == "paused":
-                self._lose("PANA authentication failed (EVENT 24)")
-        elif num == 0x29:
-            if not task and (st == "ready" or st == "paused"):
-                log.info("PANA session expired (EVENT 29): holding requests")
-                self._hold("reauth", "Re-authenticating", _REAUTH_MS)
-        elif num == 0x26 or num == 0x27 or num == 0x28:
-            if self._closing:
-                self._closed = True
-            elif not task and (st == "ready" or st == "reauth" or st == "paused"):
-                self._lose("session ended (EVENT %X)" % num)
-        elif num == 0x32:
-            if not task and st == "ready":
-                log.warning("radio transmit limit (EVENT 32): paused")
-                self._hold("paused", "Paused: radio transmit limit", _PAUSE_MS)
-        elif num == 0x33:
-            if st == "paused":
-                log.info("transmit limit released (EVENT 33)")
-                self._resume()
+        elif (num == 0x25 or num == 0x24) and self._task is not None:
+            self._join_result = num == 0x25
+        elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:
+            self._rare("event", num)  # PANA ended, expired, re-authenticated; transmit limit
 
     def _on_udp(self, e):
         if e.lport != _ECHONET_PORT:
@@ -427,221 +362,13 @@ class Session:
                 else:
                     self.fixed_reverse = (when, kwh)
 
-    # ---- start-up: module set-up, scan, join (a generator) --------------
+    # ---- state ---------------------------------------------------------------
     def _state(self, state, status, progress=0):
         if status != self.status:
             log.info("%s", status)
         self.state = state
         self.status = status
         self.progress = progress
-
-    def _fail(self, status):
-        self.error = status
-        self._state("failed", status)
-
-    def _cmd(self, text, ms=_CMD_MS, shown=None):
-        """Send one SK command; returns its OK/FAIL tuple, or None after ms."""
-        log.debug("> %s", shown or text.decode())
-        self._resp = None
-        self._write(text)
-        self._cmd_until = self._until = ticks_add(self._now, ms)
-        while self._resp is None:
-            if ticks_diff(self._until, self._now) <= 0:
-                self._cmd_until = None
-                log.debug("no answer to %s", shown or text.decode())
-                return None
-            yield
-        return self._resp
-
-    def _wait(self, ms):
-        self._until = ticks_add(self._now, ms)
-        while ticks_diff(self._until, self._now) > 0:
-            yield
-
-    def _connect(self, setup, rescan):
-        """Set up the module (once), find the meter (cache or scan), join."""
-        pan = None
-        cached = False
-        fails = 0
-        if self._lost >= 3:  # joined, yet the meter keeps not answering: slow down
-            self._fail("Meter not answering")
-            yield from self._wait(_backoff(self._lost - 2))
-        while True:
-            if setup:
-                self._state("start", "Starting")
-                ok = yield from self._setup()
-                if not ok:
-                    fails += 1
-                    yield from self._wait(_backoff(fails))
-                    continue
-                setup = False
-            if pan is None and not rescan:
-                pan = self._store.get("pan")
-                cached = pan is not None
-                if cached:
-                    log.info("joining the cached PAN (no scan)")
-            if pan is None:
-                pan = yield from self._scan()
-                if pan is None:
-                    fails += 1
-                    self._fail(NO_METER)
-                    yield from self._wait(_backoff(fails))
-                    setup = True
-                    continue
-            ok = yield from self._join(pan)
-            if ok:
-                self._ready()
-                return
-            if cached:
-                log.info("join with the cached PAN failed: scanning afresh")
-                self.counters["rescans"] += 1
-                pan = None
-                cached = False
-                rescan = True
-                continue
-            fails += 1
-            self._fail("Join failed (%d): check the password" % fails)
-            yield from self._wait(_backoff(fails))
-            setup = True  # the module may have been reset meanwhile
-            if fails % 3 == 0:
-                pan = None
-                rescan = True
-
-    def _setup(self):
-        r = None
-        for _ in range(3):
-            r = yield from self._cmd(b"SKSREG SFE 0")
-            if r is not None and r[0] == sk.OK:
-                break
-        if r is None or r[0] != sk.OK:
-            self._fail("No answer from the Wi-SUN module")
-            return False
-        self._echo_off = True
-        yield from self._cmd(b"SKVER")
-        r = yield from self._cmd(b"ROPT")
-        binary = r is not None and r[0] == sk.OK and r[1] == "00"
-        self._reader.binary = binary
-        if binary:  # WOPT writes flash: only when needed, so once per module
-            r = yield from self._cmd(b"WOPT 01", 5000)
-            if r is not None and r[0] == sk.OK:
-                log.info("module set to hex ERXUDP (WOPT 01)")
-                self._reader.binary = False
-            else:
-                log.warning("WOPT 01 failed: reading binary ERXUDP")
-        self.info["hex"] = not self._reader.binary
-        log.info("set password (%d chars)", len(self._pwd))
-        pwd = self._pwd.encode()
-        text = ("SKSETPWD %X " % len(pwd)).encode() + pwd
-        r = yield from self._cmd(text, shown="SKSETPWD")
-        if r is None or r[0] != sk.OK:
-            self._fail("Password rejected by the module")
-            return False
-        log.info("set B-route ID (%d chars)", len(self._rbid))
-        r = yield from self._cmd(b"SKSETRBID " + self._rbid.encode(), shown="SKSETRBID")
-        if r is None or r[0] != sk.OK:
-            self._fail("B-route ID rejected")
-            return False
-        return True
-
-    def _scan(self):
-        """Active scans with growing duration; the PAN dict or None."""
-        self.counters["scans"] += 1
-        n = len(self._durations)
-        i = 0
-        flipped = False
-        while i < n:
-            d = self._durations[i]
-            self._state("scan", "Scanning (%d/%d)" % (i + 1, n), i * 100 // n)
-            self._pans = []
-            self._scan_done = False
-            text = "SKSCAN 2 FFFFFFFF %X" % d
-            if self._dss:
-                text += " 0"
-            r = yield from self._cmd(text.encode())
-            if r is not None and r[0] == sk.FAIL and r[1] == "ER05" and not flipped:
-                flipped = True  # the other dialect's argument count
-                log.info("SKSCAN refused: trying the %s syntax", "BP35A1" if self._dss else "BP35C0")
-                self._set_dss(not self._dss)
-                continue
-            if r is not None and r[0] == sk.OK:
-                total = scan_ms(d)
-                start = self._now
-                self._until = ticks_add(start, total * 3 // 2 + 5000)
-                while not self._scan_done and ticks_diff(self._until, self._now) > 0:
-                    done = ticks_diff(self._now, start) * 100 // total
-                    self.progress = (i * 100 + (done if done < 100 else 99)) // n
-                    yield
-            pan = self._pick()
-            self._pans = None
-            if pan is not None:
-                log.info("found PAN %s on channel %s (LQI %d)", pan["pan_id"], pan["channel"], pan["lqi"])
-                return pan
-            i += 1
-        return None
-
-    def _pick(self):
-        best = None
-        pair = self._rbid[-8:].upper()
-        for p in self._pans or ():
-            if "Channel" not in p or "Pan ID" not in p or "Addr" not in p:
-                continue
-            try:
-                lqi = int(p.get("LQI", "0"), 16)
-            except ValueError:
-                lqi = 0
-            score = lqi + (1000 if p.get("PairID", "").upper() == pair else 0)
-            if best is None or score > best[0]:
-                best = (score, p, lqi)
-        if best is None:
-            return None
-        p = best[1]
-        return {"channel": p["Channel"], "pan_id": p["Pan ID"], "addr": p["Addr"], "lqi": best[2]}
-
-    def _join(self, pan):
-        self.counters["joins"] += 1
-        self._state("join", "Joining", 0)
-        try:
-            ch = pan["channel"]
-            pan_id = pan["pan_id"]
-            ip = ll64(pan["addr"])
-            int(ch, 16)
-            int(pan_id, 16)
-        except (KeyError, TypeError, ValueError):
-            log.warning("bad PAN descriptor: ignored")
-            return False
-        r = yield from self._cmd(b"SKSREG S2 " + ch.encode())
-        if r is None or r[0] != sk.OK:
-            return False
-        r = yield from self._cmd(b"SKSREG S3 " + pan_id.encode())
-        if r is None or r[0] != sk.OK:
-            return False
-        self._join_result = None
-        r = yield from self._cmd(b"SKJOIN " + ip.encode())
-        if r is None or r[0] != sk.OK:
-            return False
-        start = self._now
-        self._until = ticks_add(start, _JOIN_MS)
-        while self._join_result is None:
-            if ticks_diff(self._until, self._now) <= 0:
-                log.warning("join timed out")
-                return False
-            p = ticks_diff(self._now, start) // 100  # ~10 s to join
-            self.progress = p if p < 95 else 95
-            yield
-        if not self._join_result:
-            log.warning("join refused (EVENT 24)")
-            return False
-        self._ip = ip
-        self._header()
-        self._store.set("pan", pan)
-        self._store.set("dialect", "bp35c0" if self._dss else "bp35a1")
-        self._store.save()
-        info = self.info
-        info["channel"] = ch
-        info["pan_id"] = pan_id
-        info["addr"] = pan["addr"]
-        info["lqi"] = pan.get("lqi")
-        return True
 
     def _set_dss(self, dss):
         self._dss = dss
@@ -654,54 +381,6 @@ class Session:
         h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if self._dss else "")).encode()
         self._tx[: len(h)] = h
         self._txh = len(h)
-
-    def _ready(self):
-        log.info("joined: reading every %d s", self._refresh_ms // 1000)
-        self._state("ready", "Connected", 100)
-        self.error = None
-        self._req = 0
-        self._resend = False
-        self._hist_next = False
-        self._info_ok = False
-        self._next_read = self._now
-        self._base_next = self._now
-        self._infc = []
-
-    def _lose(self, why):
-        """The session is gone: rejoin, and rescan when that did not help."""
-        self._lost += 1
-        self._req = 0
-        rescan = self._lost >= 2
-        self.counters["rescans" if rescan else "rejoins"] += 1
-        log.warning("%s: %s", why, "scanning again" if rescan else "joining again")
-        self._task = self._connect(False, rescan)
-        self._state("join", "Joining", 0)
-
-    def _restart(self, why):
-        """Set the module up again, then join (the cached PAN first)."""
-        log.warning("%s: starting again", why)
-        self._req = 0
-        self.counters["rejoins"] += 1
-        self._task = self._connect(True, False)
-        self._state("start", "Starting", 0)
-
-    # ---- holds: EVENT 29 (re-authentication), EVENT 32 (transmit limit) ---
-    def _hold(self, state, status, ms):
-        self._state(state, status, 100)
-        self._hold_until = ticks_add(self._now, ms)
-
-    def _resume(self):
-        self._state("ready", "Connected", 100)
-        if self._req:
-            self._resend = True
-
-    def _step_hold(self, now):
-        if ticks_diff(self._hold_until, now) > 0:
-            return
-        if self.state == "reauth":
-            self._lose("no EVENT 25 after EVENT 29")
-        else:
-            self._resume()  # EVENT 33 missed: try again
 
     # ---- steady state ------------------------------------------------------
     def _step_ready(self, now):
@@ -788,7 +467,7 @@ class Session:
             self._transmit(True)
             return
         log.warning("no answer from the meter after %d tries", _TRIES)
-        self._lose("meter not answering")
+        self._rare("lose", "meter not answering")
 
     def _answered(self, f):
         kind = self._req
@@ -798,16 +477,19 @@ class Session:
         self.counters["answers"] += 1
         if kind == _READ:
             self._on_read(f)
-        elif kind == _INFO:
-            self._on_info(f)
-        elif kind == _SETDAY:
-            if f.esv == echonet.ESV_SET_RES:
-                self._hist_next = True
-            else:
-                log.warning("meter refuses E5 (history day)")
-                self._hist_failed(3600000)
-        elif kind == _HIST:
-            self._on_history(f)
+        elif kind == _SETDAY and f.esv == echonet.ESV_SET_RES:
+            self._hist_next = True
+        else:
+            self._rare("answer", kind, f)
+
+    def _rare(self, name, *args):
+        """session_rare.name(self, *args): seldom work (lib/session_rare.py), loaded for the call."""
+        import session_rare
+
+        try:
+            return getattr(session_rare, name)(self, *args)
+        finally:
+            sys.modules.pop("session_rare", None)
 
     def _on_read(self, f):
         r = self.reading
@@ -817,7 +499,7 @@ class Session:
         r.tid = f.tid
         for epc, edt in f.props:
             if not edt:
-                self._refused(epc)
+                self._rare("refused", epc)
                 continue
             try:
                 v = meter.decode(epc, edt)
@@ -832,33 +514,6 @@ class Session:
                 r.cumulative_raw = v  # pyright: ignore[reportAttributeAccessIssue]
             elif epc == 0xE3:
                 r.reverse_raw = v  # pyright: ignore[reportAttributeAccessIssue]
-        self._kwh()
-
-    def _refused(self, epc):
-        """Get_SNA for epc: ask the rest from now on."""
-        epcs = self._read_epcs
-        if epc in epcs and len(epcs) > 1:
-            epcs.remove(epc)
-            self._read_frame = echonet.build_get(0, epcs)
-            log.info("meter refuses EPC %02X: no longer asked", epc)
-            if epc == 0xE3 and 0xE4 in self._hist_epcs:
-                self._hist_epcs.remove(0xE4)
-                self.period_reverse_kwh = None
-
-    def _on_info(self, f):
-        self._info_ok = True
-        for epc, edt in f.props:
-            try:
-                v = meter.decode(epc, edt) if edt else None
-                if epc == 0xD3:
-                    self._coef = 1 if v is None else v  # pyright: ignore[reportAttributeAccessIssue]
-                elif epc == 0xE1:
-                    self._unit = 1.0 if v is None else v  # pyright: ignore[reportAttributeAccessIssue]
-                elif epc == 0xD7:
-                    self._digits = v  # pyright: ignore[reportAttributeAccessIssue]
-            except ValueError:
-                log.warning("bad EPC %02X in the meter's answer", epc)
-        log.info("meter: coefficient %d, unit %s kWh, %s digits", self._coef, self._unit, self._digits)
         self._kwh()
 
     def _kwh(self):
@@ -910,74 +565,6 @@ class Session:
         self._hist_day = day
         self._request(_SETDAY, echonet.build_setc(0, [(0xE5, bytes((day,)))]))
 
-    def _hist_failed(self, retry_ms):
-        if self._hist_for == _BASE:
-            self._base_retry = ticks_add(self._now, retry_ms)
-
-    def _on_history(self, f):
-        normal = reverse = None
-        for epc, edt in f.props:
-            if not edt:
-                if epc == 0xE4 and epc in self._hist_epcs:
-                    log.info("meter refuses E4: no reverse baseline")
-                    self._hist_epcs.remove(epc)
-                    self.period_reverse_kwh = None
-                continue
-            try:
-                v = meter.decode(epc, edt)  # type: tuple  # pyright: ignore[reportAssignmentType]
-            except ValueError:
-                continue
-            if v[0] != self._hist_day:
-                log.warning("history for day %d, asked for %d", v[0], self._hist_day)
-                self._hist_failed(_BASE_RETRY_MS)
-                return
-            if epc == 0xE2:
-                normal = v[1]
-            elif epc == 0xE4:
-                reverse = v[1]
-        if normal is None:
-            self._hist_failed(3600000)
-            return
-        if self._hist_for == _TODAY:
-            self._on_today(normal)
-            return
-        if normal[0] is None:
-            self._hist_failed(_BASE_RETRY_MS)  # 00:00 not recorded yet
-            return
-        y, m, d, sy, sm, sd = self._hist_date
-        self._base = [sy, sm, sd, normal[0], reverse[0] if reverse else None, y, m, d]
-        self._store.set("baseline", self._base)
-        self._store.save()
-        self.baseline = (sy, sm, sd)
-        log.info("baseline for the period from %d-%02d-%02d held", sy, sm, sd)
-        self._kwh()
-
-    def _on_today(self, raw):
-        usage = [None] * 48
-        r = self.reading
-        wrap = 10**self._digits if self._digits else 0
-        for i in range(48):
-            a = raw[i]
-            if a is None:
-                break
-            b = raw[i + 1] if i < 47 else None
-            if b is None:  # the half hour in progress: up to the latest reading
-                b = r.cumulative_raw if r is not None else None
-                if b is None:
-                    break
-                d = b - a
-                if wrap:
-                    d %= wrap
-                if wrap and d * 2 > wrap or not wrap and d < 0:
-                    break  # the reading predates the slot
-            usage[i] = meter.delta_kwh(b, a, self._digits, self._coef, self._unit)
-        w = self._wall() if self._wall is not None else None
-        if w is None:
-            self.today = (None, None, None, usage)
-        else:
-            y, m, d, _, _, _ = billing.local_date(w, self._utc)
-            self.today = (y, m, d, usage)
-
     # ---- when to wake up -------------------------------------------------
     def _plan(self):
         now = self._now
@@ -1009,6 +596,8 @@ def _sooner(a, b):
     return b if ticks_diff(b, a) < 0 else a
 
 
-def _backoff(n):
-    """Wait before attempt n+1 (ms): 10 s doubling to 10 min."""
-    return min(10000 << min(n - 1, 6), 600000)
+def __getattr__(name):
+    """ll64(), scan_ms(), NO_METER: start-up helpers (lib/session_setup.py), loaded on first use."""
+    import session_setup
+
+    return getattr(session_setup, name)

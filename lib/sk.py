@@ -5,9 +5,15 @@ first item is a kind: OK FAIL EVER ESREG IPV6 EVENT EPANDESC FIELD EPONG
 ERXUDP ECHO UNKNOWN. LineReader turns raw UART bytes into lines in a
 preallocated buffer; in binary mode (ROPT 00) an ERXUDP's data is read by
 its length, since it may hold CR, LF and spaces.
+
+The forms seen only at start-up (EVER, ESREG, EPONG, EPANDESC, FIELD, IPV6)
+are parsed by lib/sk_setup.py and binary ERXUDP lines are found by
+lib/sk_binary.py, each imported when needed, so a device in its steady
+state does not keep their bytecode in the heap.
 """
 
 import binascii
+import sys
 
 from echonet import CodecError
 
@@ -34,9 +40,7 @@ UNKNOWN = const(11)
 
 _HEX = b"0123456789ABCDEFabcdef"
 _ERXUDP = b"ERXUDP "
-_HEADER_MAX = const(200)  # an ERXUDP header (up to the data) is ~130 bytes
 _SECRET_ECHO = (b"SKSETPWD", b"SKSETRBID")
-_VALUED = ((EVER, b"EVER "), (ESREG, b"ESREG "), (EPONG, b"EPONG "))
 
 
 _OK = (OK, None)
@@ -96,20 +100,6 @@ def _rssi(line, a, b):
     return v - 256 if b - a == 2 and v >= 0x80 else v
 
 
-def _is_ipv6(line):
-    """FE80:0000:0000:0000:021C:6400:03DD:6393 (8 groups of 4 hex digits)."""
-    if len(line) != 39:
-        return False
-    for i in range(39):
-        c = line[i]
-        if i % 5 == 4:
-            if c != 58:  # ':'
-                return False
-        elif c not in _HEX:
-            return False
-    return True
-
-
 class Erxudp:
     """One received UDP datagram.
 
@@ -128,24 +118,21 @@ class Erxudp:
         self.rssi = rssi
         self.data = data
 
-    def _field(self, k):
+    def __getattr__(self, name):
+        """sender, dest, sender_lla: the 1st, 2nd and 5th field of the line (str)."""
+        if name == "sender":
+            k = 0
+        elif name == "dest":
+            k = 1
+        elif name == "sender_lla":
+            k = 4
+        else:
+            raise AttributeError(name)
         line = self._line
         a = 7
         for _ in range(k):
             a = _stop(line, a) + 1
         return _text(line[a : _stop(line, a)])
-
-    @property
-    def sender(self):
-        return self._field(0)
-
-    @property
-    def dest(self):
-        return self._field(1)
-
-    @property
-    def sender_lla(self):
-        return self._field(4)
 
     def __repr__(self):
         return "Erxudp(%s %04X->%04X sec=%d side=%r rssi=%r %s)" % (
@@ -264,27 +251,32 @@ def parse_line(line):
         return (OK, _arg(line, 3))
     if line.startswith(b"FAIL") and (len(line) == 4 or line[4] == 32):
         return (FAIL, _arg(line, 4))
-    for kind, word in _VALUED:
-        if line.startswith(word) or line == word[:-1]:
-            a = _skip(line, len(word))
-            if a >= len(line):
-                raise CodecError("%s without value" % _text(word))
-            return (kind, _text(line[a : _stop(line, a)]))
-    if line == b"EPANDESC":
-        return (EPANDESC,)
-    if line.startswith(b"  "):
-        i = line.find(b":")
-        if i < 0:
-            raise CodecError("EPANDESC field without ':'")
-        return (FIELD, _text(line[2:i].strip()), _text(line[i + 1 :].strip()))
     if line.startswith(b"SK") or line.startswith(b"ROPT") or line.startswith(b"WOPT"):
         for word in _SECRET_ECHO:  # never hand a credential on, even as an echo
             if line.startswith(word):
                 return (ECHO, _text(word) + " ***")
         return (ECHO, _text(line))
-    if _is_ipv6(line):
-        return (IPV6, _text(line))
+    if line[:1] == b"E" or line.startswith(b"  ") or len(line) == 39:
+        r = _setup_form(line)
+        if r is not None:
+            return r
     return (UNKNOWN, _text(line))
+
+
+def _setup_form(line):
+    """EVER, ESREG, EPONG, EPANDESC, FIELD or IPV6 (start-up answers): lib/sk_setup.py parses them.
+
+    The module stays loaded while the session's start-up holds it, else it is
+    loaded for this line only.
+    """
+    loaded = "sk_setup" in sys.modules
+    import sk_setup
+
+    try:
+        return sk_setup.parse(line)
+    finally:
+        if not loaded:
+            sys.modules.pop("sk_setup", None)
 
 
 class LineReader:
@@ -405,8 +397,10 @@ class LineReader:
         self._start = s
         if s == end:
             return None
-        if self.binary and buf[s] == 69:  # 'E'
-            r = self._binary(s, end)
+        if self.binary and buf[s] == 69:  # 'E': maybe a binary ERXUDP (lib/sk_binary.py, kept once used)
+            import sk_binary
+
+            r = sk_binary.take(self, s, end)
             if r != -1:
                 return r
         i = buf.find(b"\n", s, end)
@@ -420,66 +414,3 @@ class LineReader:
         if i > s and buf[i - 1] == 13:
             i -= 1
         return bytes(self._mv[s:i])
-
-    def _binary(self, s, end):
-        """A binary ERXUDP line at s: bytes, None (incomplete), -1 (not one)."""
-        buf = self._buf
-        avail = end - s
-        for k in range(min(7, avail)):
-            if buf[s + k] != _ERXUDP[k]:
-                return -1
-        if avail < 7:
-            return None
-        # tokens after ERXUDP: sender dest rport lport lla [rssi] secured [side] datalen
-        limit = min(end, s + _HEADER_MAX)
-        pos = s + 7
-        ntok = 0
-        while True:
-            sp = buf.find(b" ", pos, limit)
-            if sp < 0:
-                if limit == end and end - s < min(_HEADER_MAX, self._size) and buf.find(b"\n", pos, end) < 0:
-                    return None  # header still arriving
-                return -1
-            ntok += 1
-            if ntok >= 7 and sp - pos == 4:
-                break
-            if ntok >= 9 or buf.find(b"\n", pos, sp) >= 0:
-                return -1
-            pos = sp + 1
-        n = 0
-        for k in range(pos, sp):
-            c = buf[k]
-            if 48 <= c <= 57:
-                n = n * 16 + c - 48
-            elif 65 <= c <= 70:
-                n = n * 16 + c - 55
-            else:
-                return -1
-        data = sp + 1
-        if n:
-            # binary data is n raw bytes and CRLF, hex text 2n hex digits: a
-            # non-hex byte among the first 2n decides for binary
-            hexend = data + 2 * n
-            k = data
-            lim = min(end, hexend)
-            while k < lim and buf[k] in _HEX:
-                k += 1
-            if k == hexend:
-                return -1  # the module prints hex after all: a plain line
-            if k == end:  # undecided so far
-                if end - s < self._size:
-                    return None
-                self.dropped += 1  # a buffer full of hex digits: drop the line
-                self._discard = True
-                self._start = end
-                return None
-        stop = data + n
-        if stop - s > self._size:  # cannot hold it: drop, skip its data
-            self.dropped += 1
-            self._skip = stop - end if stop > end else 0
-            self._start = min(stop, end)
-            return None
-        if stop > end:
-            return None
-        self._start = stop  # the CRLF after the data is skipped as a line start
-        return bytes(self._mv[s:stop])

@@ -12,7 +12,8 @@ Generated module format (read by lib/screens.py):
   TOP, INK  first inked row and number of inked rows (for layout checks)
   CHARS     the characters, in glyph order (str)
   WIDTHS    bytes: advance of each glyph in columns (spacing included)
-  OFFSETS   bytes: 2 per glyph, little-endian start of the glyph in DATA
+  OFFSETS   bytes: 2 per glyph, little-endian start of the glyph in DATA; None for a
+            monospace font (glyph i starts at i * WIDTHS[i] * pages: saves the table's heap)
   DATA      bytes: MONO_VLSB columns, (HEIGHT + 7) // 8 bytes per column, top rows first
 """
 
@@ -175,7 +176,7 @@ def generate(module, kind, source, cap, chars, spacing):
         "INK = %d" % ink,
         "CHARS = %s" % _str_literal(chars),
         "WIDTHS = %s" % _bytes_literal(widths),
-        "OFFSETS = %s" % _bytes_literal(offsets),
+        "OFFSETS = %s" % ("None" if len(set(widths)) == 1 else _bytes_literal(offsets)),
         "DATA = %s" % _bytes_literal(data),
         "",
     ]
