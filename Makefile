@@ -55,6 +55,7 @@ decode: $(VPY)
 ## bench: session driver against the simulator; allocations on real MicroPython
 bench: $(VPY) $(MPWASM)
 	$(VPY) tools/bench.py
+	$(VPY) tools/heap_report.py --budget 61440
 
 ## screenshots: render every screen to PNG under docs/screens/
 screenshots: $(VPY)

