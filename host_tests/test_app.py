@@ -261,6 +261,22 @@ def test_daily_limit_defers_records_to_the_next_day(tmp_path):
     assert a.amb.failed == 0  # not a failure: waiting for the quota
 
 
+def test_backlog_near_the_daily_limit_sends_what_still_fits(tmp_path):
+    a, clock, session, http = build(tmp_path)
+    run(a, clock, 60)
+    http.mode = "down"
+    run(a, clock, 600)  # 10 min without Ambient: ~20 records wait
+    assert len(a.amb.backlog) >= 15
+    http.mode = "ok"
+    a.amb.limiter.spend(clock.wall(), 3000 - 8 - a.amb.limiter.used_today(clock.wall()))
+    run(a, clock, 120)
+    # 8 records of quota were left: the batch shrinks to fit instead of stalling
+    assert a.amb.limiter.used_today(clock.wall()) == 3000
+    bulk = [c for c in http.calls if c[1].endswith("/dataarray") and c[3] == "ok"]
+    assert bulk and all(len(c[2]["data"]) <= 8 for c in bulk)
+    assert len(a.amb.backlog) > 0  # the rest waits for tomorrow's quota
+
+
 def test_restart_restores_the_daily_count(tmp_path):
     a, clock, session, http = build(tmp_path)
     a.amb.limiter.spend(clock.wall(), 2990)

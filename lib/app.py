@@ -670,8 +670,10 @@ class Forwarder:
 
     def _flush(self, now, online):
         """Send the oldest records (a batch through /dataarray); True when the backlog changed."""
-        n = min(len(self.backlog), self.batch)
-        if not self._can_send(now, online, n):
+        wall = self.wall()
+        # near the day's quota send what still fits rather than waiting for a full batch
+        n = min(len(self.backlog), self.batch, self.limiter.room(wall) if wall is not None else 0)
+        if not n or not self._can_send(now, online, n):
             return False
         lines = self.backlog.peek_lines(n)
         n = len(lines)
