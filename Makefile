@@ -10,6 +10,7 @@ MPRUN   := node tools/mpwasm/run.mjs
 PORT    ?= /dev/ttyUSB0
 CONFIG  ?= SmartMeter.json
 SERIAL  ?=
+SIM_ARGS ?=
 
 .PHONY: all venv mpwasm test test-host test-mp mpy-check lint typecheck decode bench sim run screenshots deploy clean
 
@@ -63,7 +64,7 @@ screenshots: $(VPY)
 
 ## sim: the app against the built-in BP35A1 + meter simulator (no hardware)
 sim: $(VPY)
-	$(VPY) host/run.py --sim $(if $(filter-out SmartMeter.json,$(CONFIG)),--config $(CONFIG))
+	$(VPY) host/run.py --sim $(if $(filter-out SmartMeter.json,$(CONFIG)),--config $(CONFIG)) $(SIM_ARGS)
 
 ## run: host mode with a USB Wi-SUN dongle: make run CONFIG=SmartMeter.json SERIAL=/dev/ttyUSB0
 run: $(VPY)
