@@ -106,6 +106,7 @@ class App:
         self._charge_kwh = None
         self.charge_yen = None
         self._reading_log_t = None
+        self._recorded_t = None  # ticks (ms) of the reading in the last Ambient record
         # screen
         self.screen = "main"
         self._period_day = None
@@ -135,6 +136,7 @@ class App:
         if set_flip is not None:
             set_flip(self.flip)
         self.view = None
+        self._make_record = self.make_record  # bound once: a bound method per step() is 16 B of garbage
 
     def _new_session(self):
         import session as _session
@@ -174,7 +176,7 @@ class App:
         amb = self.amb
         if amb is not None:
             try:
-                if amb.poll(now, self.wifi_up, self.make_record):
+                if amb.poll(now, self.wifi_up, self._make_record):
                     self._dirty = True
             except Exception as e:  # a bug here must not stop the readings
                 self._error("ambient", e)
@@ -451,8 +453,9 @@ class App:
         """The Ambient record of the latest fresh reading, with its created time; None if none."""
         r = self.fresh_reading(now)
         wall = self.wall()
-        if r is None or wall is None:
-            return None
+        if r is None or wall is None or r.t == self._recorded_t:
+            return None  # no fresh reading, or this one is already on its way (no duplicate points)
+        self._recorded_t = r.t
         s = self.session
         created = wall * 1000 - ticks_diff(now, r.t)
         return ambient.make_record(
