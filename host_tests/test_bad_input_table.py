@@ -271,7 +271,6 @@ MODULE_OUTPUT = [
         "answer from another address",
         lambda m, a: udp_line(m, get_res(pending_tid(a)), OTHER_IP) + b"\r\n",
         0,
-        marks=pytest.mark.xfail(strict=True, reason="Session takes a matching TID from any sender"),
         id="answer from another address",
     ),
 ]

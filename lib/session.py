@@ -336,7 +336,7 @@ class Session:
         if esv == echonet.ESV_INFC and len(self._infc) < 4:
             self._infc.append(echonet.build_infc_res(f.tid, f.seoj, [p[0] for p in f.props]))
         kind = self._req
-        if kind and f.tid == self._req_tid and f.seoj == echonet.EOJ_METER:
+        if kind and f.tid == self._req_tid and f.seoj == echonet.EOJ_METER and self._from_meter(e):
             if kind == _SETDAY:
                 match = esv == echonet.ESV_SET_RES or esv == echonet.ESV_SETC_SNA
             else:
@@ -347,6 +347,14 @@ class Session:
         self.counters["unsolicited"] += 1
         if f.seoj == echonet.EOJ_METER:
             self._keep(f)
+
+    def _from_meter(self, e):
+        """True when the datagram's sender is the joined meter (IPv6, any letter case)."""
+        ip = self._ip
+        if ip is None:
+            return True
+        sender = e.sender  # decoded only for a frame that already carries our TID
+        return sender == ip or sender.upper() == ip.upper()
 
     def _keep(self, f):
         """Latest EA/EB from a push (or any unsolicited meter frame)."""
