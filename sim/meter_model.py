@@ -17,6 +17,8 @@ Independent of lib/ on purpose: it checks the driver, it does not mirror it.
 import math
 import struct
 
+from billing import civil_from_days  # lib/: the same calendar as the app
+
 NODE_PROFILE = b"\x0e\xf0\x01"
 METER = b"\x02\x88\x01"
 NO_DATA_U32 = 0xFFFFFFFE
@@ -37,19 +39,6 @@ def _mix(x):
     x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
     x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
     return (x >> 16) ^ x
-
-
-def civil_from_days(n):
-    """(y, m, d) of n days since 1970-01-01."""
-    n += 719468
-    era = n // 146097
-    doe = n - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    return (yoe + era * 400 + (1 if m <= 2 else 0), m, d)
 
 
 class MeterModel:
