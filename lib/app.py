@@ -44,6 +44,7 @@ STALL_MS = 900000  # no progress for 15 min: stop feeding the watchdog
 FAILED_RETRY_MS = 600000  # a session that gave up is rebuilt after 10 min
 WAKE_MS = 30000  # a button press lights a night-dimmed screen this long
 LIMITER_SAVE_MS = 600000
+FLUSH_GAP_MS = 5000  # no backlog flush sooner after a request (the limiter's 5 s would refuse it)
 BUTTON_POLL_MS = 50
 
 
@@ -673,6 +674,8 @@ class Forwarder:
 
     def _flush(self, now, online):
         """Send the oldest records (a batch through /dataarray); True when the backlog changed."""
+        if not online or ticks_diff(now, self._post_t) < max(self.backoff_ms, FLUSH_GAP_MS):
+            return False  # runs every step while records wait: no limiter arithmetic (allocates)
         wall = self.wall()
         # near the day's quota send what still fits rather than waiting for a full batch
         n = min(len(self.backlog), self.batch, self.limiter.room(wall) if wall is not None else 0)
