@@ -118,8 +118,8 @@ class Day:
         self.phase = 0
         n = int(hours) + 2
         # everything the measurement keeps is allocated before the first mark
-        self.hourly = [None] * n
-        self.n_hourly = 0
+        self.hourly = [0] * (n * 6)  # per sample: s, live heap, screen, backlog, today slots, sim sizes
+        self.n_hourly = 0  # (flat ints: a tuple per sample would be heap the app is charged for)
         self.cycles = [0] * (WINDOW_CYCLES * len(WINDOW_MINUTES) * n)
         self.cycle_screen = [0] * len(self.cycles)
         self.cycle_t = [0] * len(self.cycles)
@@ -345,22 +345,24 @@ class Day:
                 self.live_min = live
             if live > self.live_max:
                 self.live_max = live
-        if now >= self.next_sample and self.n_hourly < len(self.hourly):
+        if now >= self.next_sample and self.n_hourly * 6 < len(self.hourly):
             a = self.app
             s = (now - self.t0) // 1000
             today = a.session.today
             slots = 0 if today is None else len([x for x in today[3] if x is not None])
             mod = self.mod
-            sim = (
-                len(mod.lines),
-                len(mod.requests),
-                len(mod._timers),
-                len(mod._out),
-                len(self.meter._days),
-                len(mod.esv_counts) + len(mod.epc_counts),
-                len(mod.stats["scans"]),
-            )
-            self.hourly[self.n_hourly] = (s, live, a.screen_name(), len(a.amb.backlog), slots, sim)
+            sim = len(mod.lines) + len(mod.requests) + len(mod._timers) + len(mod._out)
+            sim += len(self.meter._days) + len(mod.esv_counts) + len(mod.epc_counts) + len(mod.stats["scans"])
+            h = self.hourly
+            i = self.n_hourly * 6
+            h[i] = s
+            h[i + 1] = live
+            h[i + 2] = SCREENS.index(a.screen_name())
+            h[i + 3] = len(a.amb.backlog)
+            h[i + 4] = slots
+            h[i + 5] = sim
+            print("QSTR h%d" % self.n_hourly)
+            __import__("micropython").qstr_info()
             self.n_hourly += 1
             self.next_sample += 3600000
         if now >= self.next_window:
@@ -589,7 +591,11 @@ class Day:
             "panel_heap": self.panel_heap,
             "app_heap": self.app_heap,
             "modules": sorted(k for k in sys.modules if k in _LIB),
-            "hourly": self.hourly[: self.n_hourly],
+            "hourly": [
+                (h[i], h[i + 1], SCREENS[h[i + 2]], h[i + 3], h[i + 4], h[i + 5])
+                for i in range(0, self.n_hourly * 6, 6)
+                for h in (self.hourly,)
+            ],
             "live_min": self.live_min if self.live_samples else None,
             "live_max": self.live_max if self.live_samples else None,
             "live_samples": self.live_samples,
