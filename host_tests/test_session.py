@@ -285,7 +285,7 @@ def test_today_history_on_request_at_most_every_30_min(make_rig):
     assert (y, m, d) == (2024, 11, 22)
     h = rig.meter.history(0, rig.meter.start_unix + rig.clock.now_ms / 1000)
     for i in range(20):
-        assert usage[i] == pytest.approx((h[i + 1] - h[i]) * 0.1)
+        assert usage[i] == round((h[i + 1] - h[i]) * 100)  # Wh (unit 0.1 kWh)
     assert usage[20] is not None and usage[20] >= 0  # 10:00 - now: from the latest reading
     assert usage[21:] == [None] * 27
     assert rig.sent(SETC)[-1][3] == b"\xe5"

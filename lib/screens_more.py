@@ -88,7 +88,7 @@ def _today(fb, v, small, mid):
     peak = total = 0
     for i in range(n):
         k = vals[i]
-        e = -1 if k is None else round(k * 1000)
+        e = -1 if k is None else k
         wh[i] = e
         if e > 0:
             total += e

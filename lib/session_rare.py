@@ -235,7 +235,7 @@ def _today(s, raw):
                 d %= wrap
             if wrap and d * 2 > wrap or not wrap and d < 0:
                 break  # the reading predates the slot
-        usage[i] = meter.delta_kwh(b, a, digits, s._coef, s._unit)
+        usage[i] = round(meter.delta_kwh(b, a, digits, s._coef, s._unit) * 1000)  # Wh: a small int, no heap
     w = s._wall() if s._wall is not None else None
     if w is None:
         s.today = (None, None, None, usage)

@@ -36,7 +36,7 @@ class View:
     reason = None  # failure in words ("B-route ID rejected"), or None
 
     # today screen
-    today = None  # 48 x (kWh | None) per half hour since local midnight, or None
+    today = None  # 48 x (Wh | None) per half hour since local midnight, or None
     today_kwh = None  # kWh today; None = the sum of today
 
     # diagnostics screen

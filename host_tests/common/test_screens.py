@@ -47,7 +47,7 @@ def _with(base, **changes):
     return d
 
 
-_TODAY = [0.08 + 0.01 * (i % 5) for i in range(14)] + [0.3, 0.52, 0.41, 0.2, 0.18, 0.22, 0.35] + [None] * 27
+_TODAY = [80 + 10 * (i % 5) for i in range(14)] + [300, 520, 410, 200, 180, 220, 350] + [None] * 27  # Wh
 _TODAY[20] = None  # a missing half hour
 
 _LARGEST = _with(
@@ -305,8 +305,8 @@ def test_today_chart_has_bars_and_total():
     total = 0
     for k in _TODAY:
         if k is not None:
-            total += k
-    t = int(total * 100 + 0.5)
+            total += k  # Wh
+    t = (total + 5) // 10  # 10 Wh
     assert "%d.%02d" % (t // 100, t % 100) in drawn
     assert "peak 0.52" in drawn
     assert _colours(render(_case("today")))[screens.BLUE] > 100
