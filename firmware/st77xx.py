@@ -71,11 +71,11 @@ class Panel(framebuf.FrameBuffer):
     init: one of the *_INIT sequences; orientations: ((madctl, x_offset,
     y_offset), (same, flipped 180 degrees)); backlight: callable(percent 0-100);
     band_bytes: at most this much RAM for the RGB565 band that show() sends
-    (1600: 5 rows of 160 px, 3 of 240 px; a smaller band only adds a few
+    (640: 2 rows of 160 px, 1 of 240 px; a smaller band only adds a few
     SPI writes per frame, a bigger one costs heap for good).
     """
 
-    def __init__(self, spi, cs, dc, rst, width, height, init, orientations, backlight, band_bytes=1600):
+    def __init__(self, spi, cs, dc, rst, width, height, init, orientations, backlight, band_bytes=640):
         self.width = width
         self.height = height
         self.buffer = bytearray(((width + 1) & ~1) * height // 2)

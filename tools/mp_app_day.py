@@ -1154,7 +1154,7 @@ def report(r):
         "|---|---:|",
         "| bytecode and qstrs of the modules the app keeps imported (qstrs: %s) | %s |"
         % (_b(s["code_qstrs"]), _b(s["code"])),
-        "| st77xx.Panel: GS4 frame buffer 6,400 + RGB565 band 1,600 + objects | %s |" % _b(s["panel"]),
+        "| st77xx.Panel: GS4 frame buffer 6,400 + RGB565 band 640 + objects | %s |" % _b(s["panel"]),
         "| the app's objects in the steady state: App, Session (its UART buffers), Forwarder, Backlog,"
         " Store, View, readings; qstrs interned while running: %s | %s |"
         % (_b(s["state_qstrs"]), _b(s["state"])),
