@@ -113,6 +113,71 @@ def test_limiter_clock_back_and_state():
         assert other.room(T0) == 10
 
 
+class _RefLimiter:
+    """The limiter as first written (every call recomputes the day numbers): the reference."""
+
+    def __init__(self, daily_limit, offsets):
+        self.daily_limit = daily_limit
+        self.offsets = offsets
+        self.days = [-1] * len(offsets)
+        self.counts = [0] * len(offsets)
+        self.last = None
+
+    def roll(self, t):
+        for i, off in enumerate(self.offsets):
+            day = int((t + off) // DAY)
+            if day > self.days[i]:
+                self.days[i] = day
+                self.counts[i] = 0
+
+    def room(self, t):
+        self.roll(t)
+        if self.last is not None and 0 <= t - self.last <= 5:
+            return 0
+        return max(0, self.daily_limit - max(self.counts))
+
+    def spend(self, t, n):
+        self.roll(t)
+        self.counts = [c + n for c in self.counts]
+        self.last = t
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["room", "spend", "used", "restore"]),
+            st.integers(-2 * DAY, 3 * 3600),  # clock steps, back ones included
+            st.integers(0, 40),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from([(0,), (0, JST), (JST, 0, 3600)]),
+    st.booleans(),
+)
+def test_limiter_matches_the_reference(ops, offsets, float_clock):
+    """Day rolls are only computed once a day can have ended (_roll_at): same answers as before."""
+    lim = ambient.Limiter(daily_limit=50, day_offsets_s=offsets)
+    ref = _RefLimiter(50, offsets)
+    t = T0 + 7 * 3600
+    for op, step, n in ops:
+        t += step
+        now = t + 0.25 if float_clock else t
+        if op == "room":
+            assert lim.room(now) == ref.room(now)
+        elif op == "spend":
+            lim.spend(now, n)
+            ref.spend(now, n)
+        elif op == "used":
+            assert lim.used_today(now) == (ref.roll(now) or max(ref.counts))
+        else:
+            saved = json.loads(json.dumps(lim.state()))
+            lim = ambient.Limiter(daily_limit=50, day_offsets_s=offsets)
+            lim.restore(saved)
+    assert lim.room(t + 1) == ref.room(t + 1)
+    assert lim.state()[1:] == ref.days + ref.counts
+
+
 def _rec(i):
     return ambient.make_record(i / 10, i * 10 - 500, i / 100, i, created_ms=1767225600000 + i * 30000)
 
@@ -223,11 +288,93 @@ def test_backlog_only_acks_removes_file(tmp_path):
     assert len(b) == 0 and not os.path.exists(path)
 
 
+def _body_records(body):
+    doc = json.loads(body)
+    assert set(doc) == {"writeKey", "data"} and doc["writeKey"] == KEY
+    return doc["data"]
+
+
+def test_peek_body_reads_the_lines_as_stored(tmp_path):
+    path = str(tmp_path / "b.jsonl")
+    b = ambient.Backlog(path)
+    head = ambient.array_head(KEY)
+    assert b.peek_body(head, 5) == (None, 0)
+    for i in range(6):
+        b.add(_rec(i))
+    b.peek(1)
+    b.drop(1)  # "-1" follows the six records
+    b.add(_rec(6))
+    b.peek(1)
+    b.drop(1)  # "-1" again, between records 6 and 7
+    b.add(_rec(7))
+    with open(path, "rb") as f:
+        stored = f.read()
+    assert stored.count(b"\n-1\n") == 2
+    body, k = b.peek_body(head, 100)
+    assert isinstance(body, bytes) and k == 6
+    assert _body_records(body) == [_rec(i) for i in range(2, 8)]  # "-1" lines blanked, order kept
+    assert body.startswith(head) and body.endswith(b"]}") and b"\n" not in body
+    lines = stored.split(b"\n")
+    for line in lines:
+        if line.startswith(b"{") and json.loads(line) in _body_records(body):
+            assert line in body  # byte for byte: "created" and the values as stored
+    b.drop(k)  # the end offset of the peek is used
+    assert len(b) == 0 and not os.path.exists(path)
+
+
+def test_peek_body_limit_and_drop(tmp_path):
+    path = str(tmp_path / "b.jsonl")
+    b = ambient.Backlog(path)
+    head = ambient.array_head(KEY)
+    for i in range(10):
+        b.add(_rec(i))
+    with open(path, "rb") as f:
+        three = len(f.readline()) + len(f.readline()) + len(f.readline())
+    body, k = b.peek_body(head, 10, three + 2)
+    assert k == 3 and _body_records(body) == [_rec(0), _rec(1), _rec(2)]
+    assert len(body) == len(head) + three + 1
+    body, k = b.peek_body(head, 10, three - 1)
+    assert k == 2
+    body, k = b.peek_body(head, 2, 10000)  # n bounds it too
+    assert k == 2 and _body_records(body) == [_rec(0), _rec(1)]
+    body, k = b.peek_body(head, 10, 0)  # one record even when it is over the limit
+    assert k == 1 and _body_records(body) == [_rec(0)]
+    b.drop(1)
+    body, k = b.peek_body(head, 10)
+    b.drop(k)
+    assert k == 9 and _body_records(body) == [_rec(i) for i in range(1, 10)] and len(b) == 0
+    # a long run of lines read through the small buffer: lines cross its 64-byte chunks
+    for i in range(300):
+        b.add(_rec(i))
+    got = []
+    while len(b):
+        body, k = b.peek_body(head, 17, 700)
+        assert 1 <= k <= 17
+        got += _body_records(body)
+        b.drop(k)
+    assert got == [_rec(i) for i in range(300)]
+
+
+def test_peek_body_after_a_reboot_and_a_torn_tail(tmp_path):
+    path = str(tmp_path / "b.jsonl")
+    b = ambient.Backlog(path)
+    for i in range(5):
+        b.add(_rec(i))
+    b.peek(2)
+    b.drop(2)
+    with open(path, "ab") as f:
+        f.write(b'{"d1": 1.5, "d2": -0.')  # power lost mid-append
+    b2 = ambient.Backlog(path)  # an existing file, repaired on load
+    body, k = b2.peek_body(ambient.array_head(KEY), 10)
+    assert k == 3 and _body_records(body) == [_rec(2), _rec(3), _rec(4)]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(
         st.one_of(
             st.tuples(st.just("add"), st.integers(1, 30)),
+            st.tuples(st.just("bodydrop"), st.integers(0, 900)),
             st.tuples(st.just("drop"), st.integers(0, 40)),
             st.tuples(st.just("peekdrop"), st.integers(1, 40)),
             st.tuples(st.just("reboot"), st.just(0)),
@@ -258,6 +405,16 @@ def test_backlog_matches_a_deque(tmp_path_factory, ops, capacity, compact_bytes)
             b.drop(k)
             for _ in range(min(k, len(model))):
                 model.popleft()
+        elif op == "bodydrop":  # a flush: up to 12 records within k bytes, at least one
+            body, n = b.peek_body(ambient.array_head(KEY), 12, k)
+            assert 1 <= n <= min(12, len(model)) if model else (body, n) == (None, 0)
+            if n > 1:
+                assert len(body) <= len(ambient.array_head(KEY)) + k + 1
+            if n:
+                assert _body_records(body) == list(model)[:n]
+                b.drop(n)
+                for _ in range(n):
+                    model.popleft()
         elif op == "peekdrop":
             got = b.peek(k)
             assert got == list(model)[:k]

@@ -54,7 +54,7 @@ def _rare(name, *args):
 
 
 def _round(v, n):
-    return round(v, n) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return float(round(v, n)) or 0.0  # -0.0 becomes 0.0 (no second float for the + 0.0 of before)
 
 
 def make_record(current_a, power_w, period_kwh, charge_yen, export_kwh=None, created_ms=None):
@@ -93,35 +93,60 @@ def _key(write_key):
 
 def body(write_key, record):
     """JSON bytes for POST .../data: the record plus "writeKey"."""
-    d = dict(record)
-    d.pop("writeKey", None)
-    head = _key(write_key)
-    rest = _dumps(d).encode()
-    if len(rest) > 2:
-        return b'{"writeKey":' + head + b"," + rest[1:]
-    return b'{"writeKey":' + head + b"}"
+    if type(write_key) is not str:
+        raise TypeError("write key must be a string")  # never echo the value
+    d = dict(record)  # one copy: cheaper on MicroPython than splicing the key into the record's JSON
+    d["writeKey"] = write_key
+    return _dumps(d).encode()
+
+
+def array_head(write_key):
+    """The start of a .../dataarray body, up to the records: {"writeKey": ..., "data": [."""
+    return b'{"writeKey":' + _key(write_key) + b',"data":['
 
 
 def array_body(write_key, records):
     """JSON bytes for POST .../dataarray: {"writeKey": ..., "data": [records]}.
 
     Each record is a dict or an already encoded JSON object (bytes or str,
-    as Backlog.peek_lines() returns them).
+    as Backlog.peek_lines() returns them). (The app's flushes use Backlog.peek_body().)
     """
-    parts = [b'{"writeKey":', _key(write_key), b',"data":[']
-    first = True
-    for r in records:
-        if not first:
-            parts.append(b",")
-        first = False
-        if type(r) is bytes:
-            parts.append(r)
-        elif type(r) is str:
-            parts.append(r.encode())
-        else:
-            parts.append(_dumps(r).encode())
-    parts.append(b"]}")
-    return b"".join(parts)
+    return _rare("array_body", write_key, records)
+
+
+def _scan(f, pos, n, limit):
+    """(k, end): the first k <= n record lines from file offset pos end at offset end, and
+    end - pos <= limit unless one record alone is longer (k >= 1 while records wait).
+
+    Read through a small buffer: no object per line."""
+    buf = bytearray(64)
+    f.seek(pos)
+    limit += pos
+    k = 0
+    end = pos
+    rec = None  # None at a line start, else whether the line is a record
+    while k < n:
+        got = f.readinto(buf)
+        if not got:
+            break
+        i = 0
+        while i < got:
+            if rec is None:
+                rec = buf[i] == 123  # "{"
+            j = buf.find(b"\n", i, got)
+            if j < 0:
+                break
+            i = j + 1
+            if rec:
+                if k and pos + i > limit:
+                    return k, end
+                k += 1
+                end = pos + i
+                if k == n:
+                    break
+            rec = None
+        pos += got
+    return k, end
 
 
 class Limiter:
@@ -142,14 +167,23 @@ class Limiter:
         self._days = [-1] * len(self._offsets)  # day numbers (days since 1970 at each offset)
         self._counts = [0] * len(self._offsets)
         self._last = None
+        self._roll_at = None  # no day ends before this wall time
         self.spent = 0  # records spent since start
 
     def _roll(self, now_s):
+        # Unix s is a long int on a 32-bit port: each sum allocates, so only compare until a day ends
+        if self._roll_at is not None and now_s < self._roll_at:
+            return
+        nxt = None
         for i, off in enumerate(self._offsets):
             day = int((now_s + off) // 86400)
             if day > self._days[i]:
                 self._days[i] = day
                 self._counts[i] = 0
+            end = (self._days[i] + 1) * 86400 - off
+            if nxt is None or end < nxt:
+                nxt = end
+        self._roll_at = nxt
 
     def room(self, now_s):
         """How many records one send may carry now (0 while the interval has not passed)."""
@@ -216,15 +250,16 @@ class Backlog:
         _rare("load", self)
 
     def _append(self, data):
+        """Append data and a newline (two writes: no concatenated copy of the line)."""
         with open(self.path, "ab") as f:
             f.write(data)
-        self._size += len(data)
+            f.write(b"\n")
+        self._size += len(data) + 1
 
     def add(self, record):
         """Append a record (a dict, ideally with "created"); True when it reached flash."""
-        line = _dumps(record).encode() + b"\n"
         try:
-            self._append(line)
+            self._append(_dumps(record).encode())
         except OSError:
             self.errors += 1
             self.dropped += 1
@@ -237,29 +272,55 @@ class Backlog:
             self.drop(over)
         return True
 
-    def _read(self, n, raw):
-        out = []
-        n = min(n, self._n)
-        if n <= 0:
-            return out
-        with open(self.path, "rb") as f:
-            f.seek(self._head)
-            while len(out) < n:
-                line = f.readline()
-                if not line:
-                    break
-                if line[:1] == b"{":
-                    out.append(line[:-1] if raw else json.loads(line))
-            self._peek = (len(out), f.tell())
-        return out
-
     def peek(self, n):
         """The oldest n records as dicts (fewer when the backlog holds fewer)."""
-        return self._read(n, False)
+        return _rare("read", self, n, False)
 
     def peek_lines(self, n):
         """The oldest n records as JSON bytes (for array_body without decoding them)."""
-        return self._read(n, True)
+        return _rare("read", self, n, True)
+
+    def peek_body(self, head, n, limit=4096):
+        """(body, k): the oldest k <= n records as one bytes object: head, the record lines joined
+        by commas, then "]}" -- a /dataarray body after array_head(). drop(k) may follow.
+        The records take at most limit bytes of the body (at least one record is taken).
+
+        The lines are read from the file straight into one buffer, the newlines turned into
+        commas in place and "-N" lines blanked (JSON whitespace): no object per record, the
+        bytes as stored (original "created" times), about twice the body's size allocated.
+        """
+        self._peek = None
+        n = min(n, self._n)
+        if n <= 0:
+            return None, 0
+        start = self._head
+        h = len(head)
+        with open(self.path, "rb") as f:
+            k, end = _scan(f, start, n, limit)
+            size = end - start
+            if not k:
+                return None, 0
+            buf = bytearray(h + size + 1)
+            buf[:h] = head
+            f.seek(start)
+            if f.readinto(memoryview(buf)[h : h + size]) != size:
+                return None, 0
+        i = h
+        size += h
+        while i < size:
+            j = buf.find(b"\n", i)
+            if buf[i] == 123:  # "{": a record; its newline becomes the comma
+                buf[j] = 44
+            else:
+                while i < j:
+                    buf[i] = 32
+                    i += 1
+                buf[j] = 32
+            i = j + 1
+        buf[size - 1] = 93  # "]" over the last record's comma
+        buf[size] = 125  # "}"
+        self._peek = (k, end)
+        return bytes(buf), k
 
     def drop(self, n):
         """Remove the oldest n records (after they were sent)."""
@@ -280,7 +341,7 @@ class Backlog:
                 pass
             return
         try:
-            self._append(("-%d\n" % n).encode())
+            self._append(b"-%d" % n)
         except OSError:
             self.errors += 1  # the records will be sent again after a reboot
         self._head = head

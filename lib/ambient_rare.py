@@ -1,4 +1,5 @@
-"""Ambient backlog and limiter work that is not per record: loading, repair, compaction.
+"""Ambient backlog and limiter work that is not per record: loading, repair, compaction
+(and the record-by-record reads and array_body() the app's flushes no longer use).
 
 ambient._rare() imports this module for one call and drops it again, so in
 the steady state (add, peek, drop) its bytecode is not in the device's heap.
@@ -133,5 +134,44 @@ def restore(lim, state):
         if v is not None and type(v) not in (int, float):
             return
     lim._last = state[0]
+    lim._roll_at = None
     lim._days = [int(d if d is not None else -1) for d in state[1 : 1 + k]]
     lim._counts = [int(c or 0) for c in state[1 + k :]]
+
+
+def read(b, n, raw):
+    """Backlog.peek() (raw False: dicts) and peek_lines() (raw True: JSON bytes)."""
+    out = []
+    n = min(n, b._n)
+    if n <= 0:
+        return out
+    with open(b.path, "rb") as f:
+        f.seek(b._head)
+        while len(out) < n:
+            line = f.readline()
+            if not line:
+                break
+            if line[:1] == b"{":
+                out.append(line[:-1] if raw else json.loads(line))
+        b._peek = (len(out), f.tell())
+    return out
+
+
+def array_body(write_key, records):
+    """ambient.array_body()."""
+    import ambient
+
+    parts = [ambient.array_head(write_key)]
+    first = True
+    for r in records:
+        if not first:
+            parts.append(b",")
+        first = False
+        if type(r) is bytes:
+            parts.append(r)
+        elif type(r) is str:
+            parts.append(r.encode())
+        else:
+            parts.append(ambient._dumps(r).encode())
+    parts.append(b"]}")
+    return b"".join(parts)

@@ -20,8 +20,9 @@ Hardware contract (all optional except uart, clock, wall):
 Ambient: one record every ambient.interval s from the latest fresh reading
 (never a stale one: skipped and counted); a failed send keeps the record, with
 its created time, in ambient.Backlog (a flash file), flushed through
-/dataarray in batches once sends work, at most one request per 5 s and 3000
-records a day (ambient.Limiter). No record is sent before the wall clock is set.
+/dataarray in small batches once sends work (at most FLUSH_BYTES of records
+every FLUSH_GAP_MS, so a flush allocates little), at most one request per 5 s
+and 3000 records a day (ambient.Limiter). No record is sent before the wall clock is set.
 """
 
 import ambient
@@ -44,7 +45,9 @@ STALL_MS = 900000  # no progress for 15 min: stop feeding the watchdog
 FAILED_RETRY_MS = 600000  # a session that gave up is rebuilt after 10 min
 WAKE_MS = 30000  # a button press lights a night-dimmed screen this long
 LIMITER_SAVE_MS = 600000
-FLUSH_GAP_MS = 5000  # no backlog flush sooner after a request (the limiter's 5 s would refuse it)
+FLUSH_GAP_MS = 12000  # no backlog flush sooner after a request: one per ~10 s refresh cycle
+FLUSH_WAIT_MS = 10000  # no flush check sooner after the limiter refused one (day's quota used)
+FLUSH_BYTES = 400  # a flush carries at most this many bytes of records (~5; it allocates about twice)
 BUTTON_POLL_MS = 50
 
 
@@ -278,7 +281,9 @@ class App:
         return self.screen
 
     def _redraw_ms(self):
-        return 1000 if self.session.reading is None or self.screen == "diagnostics" else 10000
+        """Every 1 s while connecting (progress), then every 10 s on every screen: a refresh cycle
+        holds one redraw (a diagnostics redraw every second allocated ~10 KB per 10 s cycle)."""
+        return 1000 if self.session.reading is None else 10000
 
     def _poll_display(self, now):
         self._poll_brightness(now)
@@ -572,6 +577,7 @@ class Forwarder:
     Counters: sent (records Ambient accepted), failed (failed requests),
     skipped (records not made: no fresh reading or no wall clock), flushed
     (records sent late from the backlog); last_error; backoff_ms (0 while sends work).
+    batch: at most this many records per flush (FLUSH_BYTES caps a flush's bytes too).
     """
 
     def __init__(self, amb, http_post, wall, store, backlog_path, now, batch=24):
@@ -580,6 +586,7 @@ class Forwarder:
         self.store = store
         self.batch = batch
         self._key = amb["write_key"]
+        self._bulk_head = ambient.array_head(self._key)  # built once: it starts every /dataarray body
         self._url = ambient.url(amb["url"], amb["channel_id"])
         self._bulk_url = ambient.url(amb["url"], amb["channel_id"], True)
         self.interval_ms = amb["interval"] * 1000
@@ -591,6 +598,7 @@ class Forwarder:
         self.last_error = None
         self.backoff_ms = 0
         self._post_t = now
+        self._refused_t = None  # when the limiter last refused a flush
         self._saved_t = now
         self.backlog = ambient.Backlog(backlog_path)
         self.limiter = ambient.Limiter()
@@ -603,8 +611,11 @@ class Forwarder:
         return "fail" if self.backoff_ms else ("buffer" if len(self.backlog) else "ok")
 
     def poll(self, now, online, make_record):
-        """Make the record that is due, send or keep it, flush the backlog; True when the screen changes."""
-        changed = False
+        """Make the record that is due, send or keep it, flush the backlog; True when the screen changes:
+        the status word or the error shown (the diagnostics screen's counts wait for the next 10 s
+        redraw; a redraw per flush would double what a cycle allocates while a backlog drains)."""
+        was = self.status()
+        err = self.last_error
         if ticks_diff(now, self.due) >= 0:
             self.due = ticks_add(self.due, self.interval_ms)
             if ticks_diff(now, self.due) >= 0:  # far behind (a long block): no burst
@@ -616,30 +627,30 @@ class Forwarder:
             elif len(self.backlog) or not self._send_one(now, online, rec):
                 if not self.backlog.add(rec):
                     log.warning("ambient: backlog file not writable")
-                changed = True
-        if len(self.backlog) and self._flush(now, online):
-            changed = True
+        if len(self.backlog):
+            self._flush(now, online)
         if ticks_diff(now, self._saved_t) >= LIMITER_SAVE_MS:
             self._saved_t = now
             self.store.set("ambient_limiter", self.limiter.state())
             self.store.save()
-        return changed
+        return self.status() != was or self.last_error is not err
 
     def close(self):
         self.store.set("ambient_limiter", self.limiter.state())
         self.backlog.save()
 
     def _can_send(self, now, online, n):
+        """The wall clock (Unix s) when a request of n records may go now, else None."""
         wall = self.wall()
-        if wall is None or not online:
-            return False
-        if ticks_diff(now, self._post_t) < self.backoff_ms:
-            return False
-        return self.limiter.allow(wall, n)
+        if wall is None or not online or 0 <= ticks_diff(now, self._post_t) < self.backoff_ms:
+            return None  # (a request more than ~6 days ago reads as negative: long past)
+        return wall if self.limiter.allow(wall, n) else None
 
-    def _post(self, now, url, body, n):
-        """One request; True on HTTP 2xx. Spends the limiter (n records on success)."""
-        wall = self.wall()
+    def _post(self, now, wall, url, body, n):
+        """One request; True on HTTP 2xx. Spends the limiter (n records on success).
+
+        A failure allocates little: no answer is a constant last_error, the log line is
+        formatted only for the first failures and every 50th."""
         self._post_t = now
         err = None
         try:
@@ -656,40 +667,48 @@ class Forwarder:
         self.backoff_ms = (
             POST_RETRY_MS if not self.backoff_ms else min(self.backoff_ms * 2, POST_RETRY_MAX_MS)
         )
-        why = "HTTP %d" % status if status is not None else "no answer"
-        self.last_error = "Ambient: " + why
+        self.last_error = "Ambient: HTTP %d" % status if status is not None else "Ambient: no answer"
         if self.failed <= 3 or self.failed % 50 == 0:
-            log.warning("ambient send failed (%s); %d waiting", why, len(self.backlog))
+            log.warning("ambient send failed (%s); %d waiting", self.last_error[9:], len(self.backlog))
         if err is not None and self.failed <= 3:
             log.debug("ambient: %r", err)
         return False
 
     def _send_one(self, now, online, rec):
-        if not self._can_send(now, online, 1):
+        wall = self._can_send(now, online, 1)
+        if wall is None:
             return False
-        if self._post(now, self._url, ambient.body(self._key, rec), 1):
+        if self._post(now, wall, self._url, ambient.body(self._key, rec), 1):
             self.sent += 1
             return True
         return False
 
     def _flush(self, now, online):
-        """Send the oldest records (a batch through /dataarray); True when the backlog changed."""
-        if not online or ticks_diff(now, self._post_t) < max(self.backoff_ms, FLUSH_GAP_MS):
-            return False  # runs every step while records wait: no limiter arithmetic (allocates)
+        """Send the oldest records (a batch through /dataarray); True when the backlog changed.
+
+        The body is read from the backlog file into one buffer (Backlog.peek_body): a flush
+        allocates about twice the body, so the batch is kept small; at one request per
+        FLUSH_GAP_MS a backlog still drains far faster than records are made."""
+        # runs every step while records wait: no wall clock or limiter arithmetic (allocates)
+        if not online or 0 <= ticks_diff(now, self._post_t) < max(self.backoff_ms, FLUSH_GAP_MS):
+            return False
+        t = self._refused_t
+        if t is not None:
+            if 0 <= ticks_diff(now, t) < FLUSH_WAIT_MS:
+                return False
+            self._refused_t = None
         wall = self.wall()
         # near the day's quota send what still fits rather than waiting for a full batch
-        n = min(len(self.backlog), self.batch, self.limiter.room(wall) if wall is not None else 0)
-        if not n or not self._can_send(now, online, n):
+        n = 0 if wall is None else min(len(self.backlog), self.batch, self.limiter.room(wall))
+        if not n:
+            self._refused_t = now  # quota used (or the clock unset): not again every step
             return False
-        lines = self.backlog.peek_lines(n)
-        n = len(lines)
+        # while sends fail, each retry carries one record: a refused request costs little
+        body, n = self.backlog.peek_body(self._bulk_head, n, 0 if self.backoff_ms else FLUSH_BYTES)
         if not n:
             return False
-        if n == 1:
-            ok = self._post(now, self._url, ambient.body(self._key, _json_loads(lines[0])), 1)
-        else:
-            ok = self._post(now, self._bulk_url, ambient.array_body(self._key, lines), n)
-        lines = None
+        ok = self._post(now, wall, self._bulk_url, body, n)
+        body = None
         if not ok:
             return True
         self.backlog.drop(n)
@@ -714,12 +733,6 @@ def _problems_view(v, problems, page):
     v.problems = problems
     v.page = page
     return v
-
-
-def _json_loads(line):
-    import json
-
-    return json.loads(line)
 
 
 def current_a(reading):
