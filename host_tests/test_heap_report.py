@@ -36,7 +36,8 @@ def test_dropping_the_start_up_modules_frees_their_code(report):
 def test_steady_state_code_stays_under_64_kb(report):
     _, _, steady, _ = report
     print("\nsteady-state heap of the compiled modules: %d B" % steady)
-    assert steady < 64 * 1024  # code alone, device modules included (a regression guard); the app budget: docs/results.md
+    # code alone, device modules included (a regression guard); the app's budget: docs/results.md
+    assert steady < 64 * 1024
 
 
 def test_budget_sets_the_exit_status(report, capsys):

@@ -235,7 +235,10 @@ def _today(s, raw):
                 d %= wrap
             if wrap and d * 2 > wrap or not wrap and d < 0:
                 break  # the reading predates the slot
-        usage[i] = round(meter.delta_kwh(b, a, digits, s._coef, s._unit) * 1000)  # Wh: a small int, no heap
+        kwh = meter.delta_kwh(b, a, digits, s._coef, s._unit)
+        if kwh is None:
+            break
+        usage[i] = round(kwh * 1000)  # Wh: a small int, no heap
     w = s._wall() if s._wall is not None else None
     if w is None:
         s.today = (None, None, None, usage)

@@ -1131,7 +1131,7 @@ def report(r):
         ),
         ("allocated per redraw, main screen: mean / max", _pair(s["draw_main_avg"], s["draw_main_max"]), ""),
         (
-            "allocated per redraw, diagnostics (every 1 s): mean / max",
+            "allocated per redraw, diagnostics: mean / max",
             _pair(s["draw_diag_avg"], s["draw_diag_max"]),
             "",
         ),
@@ -1209,6 +1209,13 @@ def host_main(argv):
     ap.add_argument("--log", action="store_true", help="print the app's log lines too")
     ap.add_argument("--profile", type=float, metavar="H", help="bytes per task of step() from hour H (slow)")
     ap.add_argument("--fail-at", type=float, metavar="H", help="Ambient fails for an hour from hour H")
+    ap.add_argument(
+        "--heap-guard",
+        type=int,
+        metavar="BYTES",
+        help="exit status: hold the live heap to BYTES instead of the budget (a regression guard; the"
+        " report still gives the budget's verdict)",
+    )
     args = ap.parse_args(argv)
     try:
         extra = [] if args.profile is None else ["--profile", str(args.profile)]
@@ -1225,7 +1232,17 @@ def host_main(argv):
         print(json.dumps({k: v for k, v in r.items() if k not in ("log", "other")}))
     else:
         print(report(r))
-    return 1 if problems(r) else 0
+    bad = problems(r)
+    if args.heap_guard:
+        bad = [p for p in bad if not p.startswith("app live heap")]
+        live = summary(r)["live_app_max"]
+        if live is None or live >= args.heap_guard:
+            bad.append("app live heap %s B over the regression guard of %d B" % (live, args.heap_guard))
+        print(
+            "exit status: %s (the live heap held to the regression guard of %d B, not the %d B budget)"
+            % ("; ".join(bad) if bad else "ok", args.heap_guard, HEAP_BUDGET)
+        )
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
