@@ -180,8 +180,7 @@ class App:
         amb = self.amb
         if amb is not None:
             try:
-                if amb.poll(now, self.wifi_up, self._make_record):
-                    self._dirty = True
+                amb.poll(now, self.wifi_up, self._make_record)
             except Exception as e:  # a bug here must not stop the readings
                 self._error("ambient", e)
         self._poll_display(now)
@@ -611,11 +610,11 @@ class Forwarder:
         return "fail" if self.backoff_ms else ("buffer" if len(self.backlog) else "ok")
 
     def poll(self, now, online, make_record):
-        """Make the record that is due, send or keep it, flush the backlog; True when the screen changes:
-        the status word or the error shown (the diagnostics screen's counts wait for the next 10 s
-        redraw; a redraw per flush would double what a cycle allocates while a backlog drains)."""
-        was = self.status()
-        err = self.last_error
+        """Make the record that is due, send or keep it, flush the backlog.
+
+        What changes on the screen (the status word, the counts, the error) shows with the next
+        redraw, at most 10 s later: a redraw of its own would add ~0.6 KB to a cycle that
+        already holds a send, a failure or a flush."""
         if ticks_diff(now, self.due) >= 0:
             self.due = ticks_add(self.due, self.interval_ms)
             if ticks_diff(now, self.due) >= 0:  # far behind (a long block): no burst
@@ -633,7 +632,6 @@ class Forwarder:
             self._saved_t = now
             self.store.set("ambient_limiter", self.limiter.state())
             self.store.save()
-        return self.status() != was or self.last_error is not err
 
     def close(self):
         self.store.set("ambient_limiter", self.limiter.state())
