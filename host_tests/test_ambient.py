@@ -369,6 +369,46 @@ def test_peek_body_after_a_reboot_and_a_torn_tail(tmp_path):
     assert k == 3 and _body_records(body) == [_rec(2), _rec(3), _rec(4)]
 
 
+class _TornWrites:
+    """A file whose write of a "-N" marker stops after its first byte and raises (flash full)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, data):
+        if data[:1] == b"-":
+            self.f.write(data[:1])
+            raise OSError(28, "ENOSPC")
+        return self.f.write(data)
+
+
+def test_a_torn_drop_marker_loses_nothing(tmp_path, monkeypatch):
+    path = str(tmp_path / "b.jsonl")
+    b = ambient.Backlog(path)
+    for i in range(3):
+        b.add(_rec(i))
+    body, k = b.peek_body(ambient.array_head(KEY), 1)
+    monkeypatch.setattr(ambient, "open", lambda p, m: _TornWrites(open(p, m)), raising=False)
+    b.drop(k)  # sent, but the marker did not reach flash: the record will go again
+    monkeypatch.delattr(ambient, "open")
+    assert b.errors == 1 and len(b) == 3
+    b.add(_rec(3))
+    sent = []
+    while len(b):
+        body, k = b.peek_body(ambient.array_head(KEY), 2)
+        assert k
+        sent += _body_records(body)
+        b.drop(k)
+    assert sent == [_rec(0), _rec(1), _rec(2), _rec(3)]  # nothing lost, nothing swallowed by the marker
+    assert not os.path.exists(path)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(

@@ -238,3 +238,17 @@ def test_flush_bodies_and_a_failing_retry_carries_one_record(tmp_path):
     assert all(b["writeKey"] == "0123456789abcdef" for b in bodies)
     sizes = [len(json.dumps(b["data"], separators=(",", ":"))) for b in bodies]
     assert max(sizes) <= app_mod.FLUSH_BYTES + 2  # the batch is bounded in bytes
+
+
+def test_a_backlog_count_ahead_of_the_file_is_recounted(tmp_path):
+    """Records counted but not on flash (a failed write): the flush recounts from the file once,
+    instead of rescanning it on every loop step with the status stuck on "buffer"."""
+    posts = []
+    fwd, clk = _forwarder(tmp_path, lambda url, body, t: posts.append(body) or 200, None)
+    fwd.backlog.add({"d1": 1.0, "created": 1764723600000})
+    fwd.backlog._n += 2  # two records the file never got
+    end = clk.now_ms + 60000
+    while clk.now_ms < end:
+        fwd.poll(clk.ticks_ms(), True, lambda now: None)
+        clk.advance(50)
+    assert len(posts) == 1 and len(fwd.backlog) == 0 and fwd.status() == "ok"

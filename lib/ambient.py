@@ -249,12 +249,13 @@ class Backlog:
         """(Re)read the file: count live records, find the head, repair a torn tail."""
         _rare("load", self)
 
-    def _append(self, data):
+    def _append(self, data, newline=True):
         """Append data and a newline (two writes: no concatenated copy of the line)."""
         with open(self.path, "ab") as f:
             f.write(data)
-            f.write(b"\n")
-        self._size += len(data) + 1
+            if newline:
+                f.write(b"\n")
+        self._size += len(data) + (1 if newline else 0)
 
     def add(self, record):
         """Append a record (a dict, ideally with "created"); True when it reached flash."""
@@ -338,12 +339,18 @@ class Backlog:
             try:
                 os.remove(self.path)
             except OSError:
-                pass
+                try:  # an old file left behind would be read again from offset 0
+                    with open(self.path, "wb"):
+                        pass
+                except OSError:
+                    self.errors += 1
             return
         try:
-            self._append(b"-%d" % n)
+            self._append(b"-%d\n" % n, False)  # one write: a torn marker must not swallow the next record
         except OSError:
-            self.errors += 1  # the records will be sent again after a reboot
+            self.errors += 1  # the records will be sent again
+            self.load()  # count from what reached the file (repairs a torn marker)
+            return
         self._head = head
         self.save()
 

@@ -703,7 +703,9 @@ class Forwarder:
             return False
         # while sends fail, each retry carries one record: a refused request costs little
         body, n = self.backlog.peek_body(self._bulk_head, n, 0 if self.backoff_ms else FLUSH_BYTES)
-        if not n:
+        if not n:  # records counted but not readable (a failed write or read): recount from the file
+            self._refused_t = now
+            self.backlog.load()
             return False
         ok = self._post(now, wall, self._bulk_url, body, n)
         body = None
