@@ -682,41 +682,40 @@ class Forwarder:
         return False
 
     def _flush(self, now, online):
-        """Send the oldest records (a batch through /dataarray); True when the backlog changed.
+        """Send the oldest records (a batch through /dataarray) when a request may go.
 
         The body is read from the backlog file into one buffer (Backlog.peek_body): a flush
         allocates about twice the body, so the batch is kept small; at one request per
         FLUSH_GAP_MS a backlog still drains far faster than records are made."""
         # runs every step while records wait: no wall clock or limiter arithmetic (allocates)
         if not online or 0 <= ticks_diff(now, self._post_t) < max(self.backoff_ms, FLUSH_GAP_MS):
-            return False
+            return
         t = self._refused_t
         if t is not None:
             if 0 <= ticks_diff(now, t) < FLUSH_WAIT_MS:
-                return False
+                return
             self._refused_t = None
         wall = self.wall()
         # near the day's quota send what still fits rather than waiting for a full batch
         n = 0 if wall is None else min(len(self.backlog), self.batch, self.limiter.room(wall))
         if not n:
             self._refused_t = now  # quota used (or the clock unset): not again every step
-            return False
+            return
         # while sends fail, each retry carries one record: a refused request costs little
         body, n = self.backlog.peek_body(self._bulk_head, n, 0 if self.backoff_ms else FLUSH_BYTES)
         if not n:  # records counted but not readable (a failed write or read): recount from the file
             self._refused_t = now
             self.backlog.load()
-            return False
+            return
         ok = self._post(now, wall, self._bulk_url, body, n)
         body = None
         if not ok:
-            return True
+            return
         self.backlog.drop(n)
         self.sent += n
         self.flushed += n
         if not len(self.backlog):
             log.info("ambient: backlog sent (%d records so far)", self.flushed)
-        return True
 
 
 _LINK = {"ready": "ok", "start": "join", "scan": "join", "join": "join", "failed": "fail"}
