@@ -250,7 +250,7 @@ class Backlog:
         _rare("load", self)
 
     def _append(self, data, newline=True):
-        """Append data and a newline (two writes: no concatenated copy of the line)."""
+        """Append data, then a newline unless newline is False (two writes: no concatenated copy)."""
         with open(self.path, "ab") as f:
             f.write(data)
             if newline:
