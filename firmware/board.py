@@ -65,7 +65,7 @@ def setup(name="m5stickc", clock=None, flip=False, brightness=100, palette=None)
     if clock is None:
         from ticks import ticks_ms as clock
     if palette is None:
-        from screens import PALETTE as palette
+        from ui.screens import PALETTE as palette
     b = Board()
     b.name = name
     plus2 = name == "m5stickc_plus2"

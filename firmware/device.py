@@ -1,4 +1,4 @@
-"""The device (M5StickC family + Wi-SUN HAT): build the hardware, then run lib/app.py.
+"""The device (M5StickC family + Wi-SUN HAT): build the hardware, then run lib/app/loop.py.
 
 run(root="") is what /main.py calls at boot. It reads root + /SmartMeter.json;
 a config with problems is shown on the screen and in the log, and the device
@@ -14,6 +14,7 @@ import gc
 import sys
 import time
 
+import lazy
 import log
 import machine
 
@@ -32,7 +33,7 @@ class Paths:
 
 def read_config(path):
     """(cfg, None, stamp) or (None, problems, stamp); drops the validator from RAM afterwards."""
-    import config
+    from app import config
 
     stamp = config.file_stamp(path)
     try:
@@ -41,7 +42,7 @@ def read_config(path):
     except config.ConfigError as e:
         cfg = None
         problems = e.problems
-    del sys.modules["config"]
+    lazy.drop("app.config")
     gc.collect()
     return cfg, problems, stamp
 
@@ -58,10 +59,10 @@ def _json_key(path, key):
 
 
 def draw_problems(hw, problems, page):
-    import app
-    import screens
+    from app import loop
+    from ui import screens
 
-    screens.draw(hw.display, app.config_error_view(problems, page), "config_error")
+    screens.draw(hw.display, loop.config_error_view(problems, page), "config_error")
     hw.display.show()
 
 
@@ -81,10 +82,10 @@ def wait_for_config(hw, paths, problems, stamp):
         if time.ticks_diff(time.ticks_ms(), last) < CONFIG_POLL_MS:
             continue
         last = time.ticks_ms()
-        import config
+        from app import config
 
         new = config.file_stamp(paths.config)
-        del sys.modules["config"]
+        lazy.drop("app.config")
         if new == stamp:
             continue
         cfg, problems, stamp = read_config(paths.config)
@@ -137,11 +138,11 @@ def run(root=""):
     net = wifi.Wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"])
     gc.collect()
 
-    import app
+    from app import loop
 
     wdt = machine.WDT(timeout=WDT_MS)
     disp = hw.display
-    a = app.App(
+    a = loop.App(
         cfg,
         uart,
         time.ticks_ms,

@@ -20,9 +20,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import echonet  # noqa: E402
+from meter import echonet  # noqa: E402
 import meter  # noqa: E402
-import sk  # noqa: E402
+import meter_names  # noqa: E402
+from link import sk  # noqa: E402
 
 _NODE_PROFILE_EPCS = (0xD5,)
 
@@ -64,7 +65,7 @@ def _known(frame):
     """EPCs this decoder understands for the frame's objects."""
     classes = (frame.seoj[:2], frame.deoj[:2])
     if echonet.EOJ_METER[:2] in classes:
-        return meter.NAMES
+        return meter_names.NAMES
     if echonet.EOJ_NODE_PROFILE[:2] in classes:
         return _NODE_PROFILE_EPCS
     return ()
@@ -74,7 +75,7 @@ def frame_json(frame):
     known = _known(frame)
     props = []
     for epc, edt in frame.props:
-        name = meter.NAMES.get(epc) if epc in known else None
+        name = meter_names.NAMES.get(epc) if epc in known else None
         if not edt:
             value = None
         elif name is None:

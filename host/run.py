@@ -41,8 +41,8 @@ for sub in ("lib", "sim", "host"):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import app as app_mod  # noqa: E402
-import config  # noqa: E402
+from app import loop as app_mod  # noqa: E402
+from app import config  # noqa: E402
 import log  # noqa: E402
 import ticks  # noqa: E402
 
@@ -72,7 +72,7 @@ class Screen:
 
     def __init__(self, size, tty, png=None, log_lines=8, out=None, stamp=None):
         import canvas
-        import screens
+        from ui import screens
 
         self.palette = screens.PALETTE
         self.canvas = canvas.Canvas(size[0], size[1])
@@ -233,7 +233,7 @@ def load_config_waiting(path, stop, screen=None, poll_s=2.0, sleep=time.sleep):
                     log.error("config: %s", p)
                 log.error("fix %s; waiting for the file to change (Ctrl-C ends)", path)
                 if screen is not None:
-                    import screens
+                    from ui import screens
 
                     screens.draw(screen.fb, app_mod.config_error_view(e.problems), "config_error")
                     screen.show()

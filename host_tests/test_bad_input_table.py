@@ -15,14 +15,15 @@ import json
 import random
 import sys
 
-import app as app_mod
-import config
-import echonet
+from app import loop as app_mod
+from app import config
+from meter import echonet
 import harness
 import log
+import lazy
 import pytest
 import run as host_run
-import screens
+from ui import screens
 
 RBID = harness.bp35a1.DEFAULT_ID
 PWD = harness.bp35a1.DEFAULT_PASSWORD
@@ -156,7 +157,7 @@ def test_host_runner_shows_the_problems_and_waits(case, text, key, tmp_path, cap
         return orig_text(fb, font, s, *args, **kw)
 
     monkeypatch.setattr(screens, "text", spy_text)
-    monkeypatch.delitem(sys.modules, "screens_more", raising=False)  # imported afresh: uses the spy
+    lazy.drop("ui.screens_more")  # imported afresh: uses the spy
     waits = []
 
     def sleep(s):

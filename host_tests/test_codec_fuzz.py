@@ -1,9 +1,10 @@
 """Property tests: random and mutated input never raises anything but CodecError."""
 
-import echonet
+from meter import echonet
 import meter
-import sk
-from echonet import CodecError
+import meter_names
+from link import sk
+from meter.echonet import CodecError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,8 +65,8 @@ def test_parse_random_bytes(data):
 def test_parse_mutated_frames(edits):
     f = codec_only(echonet.parse, mutate(FRAME, edits))
     if f is not None:
-        codec_only(meter.values, f)
-        meter.refused(f)
+        codec_only(meter_names.values, f)
+        meter_names.refused(f)
 
 
 @given(st.integers(0, 255), st.binary(max_size=200))
@@ -73,7 +74,7 @@ def test_decode_random_edt(epc, edt):
     codec_only(meter.decode, epc, edt)
 
 
-@given(st.sampled_from(sorted(meter.NAMES)), st.integers(0, 200), st.randoms(use_true_random=False))
+@given(st.sampled_from(sorted(meter_names.NAMES)), st.integers(0, 200), st.randoms(use_true_random=False))
 def test_decode_every_known_epc_any_length(epc, n, rnd):
     codec_only(meter.decode, epc, bytes(rnd.getrandbits(8) for _ in range(n)))
 

@@ -3,7 +3,7 @@
 import json
 import os
 
-import config
+from app import config
 import log
 import pytest
 

@@ -9,12 +9,12 @@ import sys
 import threading
 import time
 
-import app as app_mod
-import config
+from app import loop as app_mod
+from app import config
 import pty_bridge
 import pytest
 import run as host_run
-import tariff
+from billing import tariff
 from fake_ambient import FakeAmbient
 from serial_uart import SerialUart
 from test_e2e_sim import check_records, unix

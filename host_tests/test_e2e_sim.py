@@ -3,12 +3,12 @@ Ambient stand-in over real HTTP. The posted d1-d5 are checked against the simula
 
 import json
 
-import app as app_mod
-import config
+from app import loop as app_mod
+from app import config
 import harness
 import pytest
 import run as host_run
-import tariff
+from billing import tariff
 from fake_ambient import FakeAmbient
 
 JST = 9 * 3600

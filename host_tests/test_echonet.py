@@ -1,8 +1,8 @@
 """ECHONET Lite frames on CPython: round trips, malformed input, the request bytes the session sends."""
 
-import echonet
+from meter import echonet
 import pytest
-from echonet import CodecError
+from meter.echonet import CodecError
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,8 +3,9 @@
 import struct
 
 import meter
+import meter_names
 import pytest
-from echonet import CodecError
+from meter.echonet import CodecError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,7 +35,7 @@ def test_cumulative_is_uint32(edt):
     assert meter.decode(0xD3, edt) == v
 
 
-@pytest.mark.parametrize("epc", sorted(meter.NAMES))
+@pytest.mark.parametrize("epc", sorted(meter_names.NAMES))
 def test_every_known_epc_rejects_wrong_lengths(epc):
     good = {0xD3: 4, 0xD7: 1, 0xE0: 4, 0xE1: 1, 0xE3: 4, 0xE5: 1, 0xE7: 4, 0xE8: 4, 0xEA: 11, 0xEB: 11}
     good.update({0xE2: 194, 0xE4: 194, 0xD5: 4})
@@ -48,9 +49,9 @@ def test_every_known_epc_rejects_wrong_lengths(epc):
 
 
 def test_names_cover_the_issue_list():
-    assert set(meter.NAMES) == {0xD3, 0xD5, 0xD7, 0xE0, 0xE1, 0xE2, 0xE3, 0xE4, 0xE5, 0xE7, 0xE8, 0xEA, 0xEB}
-    assert meter.NAMES[0xE7] == "instantaneous_power"
-    assert meter.NAMES[0xE8] == "instantaneous_current"
+    assert set(meter_names.NAMES) == {0xD3, 0xD5, 0xD7, 0xE0, 0xE1, 0xE2, 0xE3, 0xE4, 0xE5, 0xE7, 0xE8, 0xEA, 0xEB}
+    assert meter_names.NAMES[0xE7] == "instantaneous_power"
+    assert meter_names.NAMES[0xE8] == "instantaneous_current"
 
 
 @given(
@@ -78,9 +79,9 @@ def test_to_kwh_and_delta_agree():
 
 
 def test_values_and_refused_on_a_multi_property_answer():
-    import echonet
+    from meter import echonet
 
     props = [(0xE7, b"\x00\x00\x01\x00"), (0xE8, b"\x00\x0a\x7f\xfe"), (0xE0, b""), (0x80, b"\x30")]
     f = echonet.parse(echonet.build(3, echonet.ESV_GET_SNA, props, echonet.EOJ_CONTROLLER, echonet.EOJ_METER))
-    assert meter.values(f) == {0xE7: 256, 0xE8: (10, None)}
-    assert meter.refused(f) == [0xE0]
+    assert meter_names.values(f) == {0xE7: 256, 0xE8: (10, None)}
+    assert meter_names.refused(f) == [0xE0]

@@ -20,11 +20,12 @@ sys.path.insert(0, os.path.join(ROOT, "firmware"))
 MPWASM = os.path.join(ROOT, "tools", "mpwasm", "node_modules", "@micropython")
 
 import buttons  # noqa: E402  (firmware/)
-import screens  # noqa: E402
+from ui import screens  # noqa: E402
 
 SCRIPT = r"""
 import gc, json, framebuf
-import st77xx, screens, view
+import st77xx
+from ui import screens, view
 
 log = []
 

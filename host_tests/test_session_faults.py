@@ -4,6 +4,7 @@ import bp35a1
 import harness
 import pytest
 import session
+from session import join
 import test_session_util as util
 
 ID = util.ID
@@ -52,7 +53,7 @@ def test_no_meter_found_gives_a_clear_status_and_retries_later(make_rig):
     s = rig.session
     rig.faults.scan_misses = 4
     rig.until(lambda: s.state == "failed", 120000)
-    assert s.status == session.NO_METER == "No meter found: check the HAT and the ID"
+    assert s.status == join.NO_METER == "No meter found: check the HAT and the ID"
     assert rig.module.stats["scans"] == [4, 5, 6, 7]
     progress = []
     rig.run(5000, stop=lambda: progress.append(s.progress) and False)
@@ -67,7 +68,7 @@ def test_wrong_id_finds_nothing_and_keeps_backing_off(make_rig):
     rig = make_rig(rbid="0" * 24 + "DEADBEEF")
     s = rig.session
     rig.run(30 * MIN)
-    assert s.state == "failed" and s.status == session.NO_METER and s.reading is None
+    assert s.state == "failed" and s.status == join.NO_METER and s.reading is None
     n = len(rig.module.stats["scans"])
     assert n >= 8  # retried ...
     rig.run(30 * MIN)

@@ -1,6 +1,6 @@
 """SK lines and the LineReader on CPython: generated ERXUDP lines in every form, transcripts, chunking."""
 
-import sk
+from link import sk
 from hypothesis import given
 from hypothesis import strategies as st
 

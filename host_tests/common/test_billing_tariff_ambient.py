@@ -6,7 +6,7 @@ import sys
 
 import ambient
 import billing
-import tariff
+from billing import tariff
 
 JST = 32400
 

@@ -6,10 +6,10 @@ Frames and lines come from the seeds' real transcripts where they exist
 
 import binascii
 
-import echonet
+from meter import echonet
 import meter
-import sk
-from echonet import CodecError
+from link import sk
+from meter.echonet import CodecError
 
 
 def unhex(text):
@@ -121,8 +121,8 @@ def test_get_sna_keeps_the_properties_with_data():
     f = echonet.parse(data)
     assert f.esv == echonet.ESV_GET_SNA
     assert f.get(0xD3) == b"" and f.get(0xE0) is None
-    assert meter.values(f) == {0xE7: -1200}
-    assert meter.refused(f) == [0xD3]
+    assert meter.decode(0xE7, f.get(0xE7)) == -1200
+    assert [epc for epc, edt in f.props if not edt] == [0xD3]
 
 
 # ---- meter --------------------------------------------------------------

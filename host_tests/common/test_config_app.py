@@ -2,7 +2,7 @@
 
 import json
 
-import config
+from app import config
 import log
 
 RBID = "0000003A0000000000000000009F1C2B"
@@ -162,7 +162,7 @@ def _run(a, clock, seconds):
 
 
 def test_app_store_and_forward_on_this_interpreter():
-    import app
+    from app import loop
 
     d = _tmpdir()
     clock = _Clock()
@@ -183,7 +183,7 @@ def test_app_store_and_forward_on_this_interpreter():
     cfg = config.load(json.dumps(doc))
     presses = ["b", None, "a_long", "A"]
     flips = []
-    a = app.App(
+    a = loop.App(
         cfg,
         None,
         clock.ticks,

@@ -1,9 +1,10 @@
 """Code the device needs only at times is dropped from sys.modules again (CPython and MicroPython).
 
 On the device .mpy bytecode lives in the heap; start-up and rare work sit
-in their own modules (session_setup, sk_setup, session_rare, tariff_spec,
-ambient_rare, screens_more) that are imported for the work and removed
-from sys.modules afterwards, so the steady state does not keep them.
+in their own modules (session.join, link.sk_scan, session.recover,
+billing.plans, ambient.repair, ui.screens_more) that lib/lazy.py imports for
+the work and forgets afterwards (sys.modules and the package attribute), so
+the steady state does not keep them.
 Plain asserts: run by pytest and by `make test-mp` on the wasm build.
 """
 
@@ -12,9 +13,9 @@ import sys
 
 import ambient
 import log
-import screens
-import tariff
-import view
+from ui import screens
+from billing import tariff
+from ui import view
 
 try:
     import tempfile
@@ -42,8 +43,16 @@ except ImportError:  # CPython
     from canvas import Canvas as Panel  # pyright: ignore[reportMissingImports]
 
 
+def _held(name):
+    """True while module `name` is reachable: in sys.modules or as its package's attribute."""
+    if name in sys.modules:
+        return True
+    pkg, _, attr = name.rpartition(".")
+    return bool(pkg) and pkg in sys.modules and attr in sys.modules[pkg].__dict__
+
+
 def _gone(*names):
-    return [n for n in names if n in sys.modules]
+    return [n for n in names if _held(n)]
 
 
 def _path(name):
@@ -57,16 +66,16 @@ def _path(name):
 
 
 def test_tariff_parsing_is_dropped_after_load():
-    sys.modules.pop("tariff_spec", None)
+    sys.modules.pop("billing.plans", None)
     t = tariff.load("tepco_b")
     assert t.charge(30, 100) == 3915  # 935.25 yen + 100 kWh x 29.80 yen, floored
-    assert _gone("tariff_spec") == []
+    assert _gone("billing.plans") == []
     try:
         tariff.load(tariff={"tiers": []})
         raise AssertionError("no TariffError")
     except tariff.TariffError:
         pass
-    assert _gone("tariff_spec") == []  # also after an error
+    assert _gone("billing.plans") == []  # also after an error
 
 
 def test_backlog_repair_code_is_dropped():
@@ -78,16 +87,16 @@ def test_backlog_repair_code_is_dropped():
     lim = ambient.Limiter()
     lim.restore([None, 1, 1, 5, 5])
     assert lim.used_today(86400 + 10) == 5
-    assert _gone("ambient_rare") == []
+    assert _gone("ambient.repair") == []
 
 
 def test_other_screens_are_dropped_when_main_is_drawn():
     fb = Panel(160, 80)
     v = view.View()
     screens.draw(fb, v, "diagnostics")
-    assert "screens_more" in sys.modules
+    assert "ui.screens_more" in sys.modules
     screens.draw(fb, v, "main")
-    assert _gone("screens_more") == []
+    assert _gone("ui.screens_more") == []
 
 
 def test_session_start_up_code_is_dropped_once_joined():
@@ -100,16 +109,16 @@ def test_session_start_up_code_is_dropped_once_joined():
     try:
         world = harness.World()
         s = world.session(store.Store(_path("sm_heap_session.json")), reading_day=22)
-        assert "session_setup" in sys.modules  # the start-up task runs from it
+        assert "session.join" in sys.modules  # the start-up task runs from it
         assert world.run(s, 120000, lambda: s.reading is not None and s.period_kwh is not None)
         assert s.state == "ready"
-        assert _gone("session_setup", "sk_setup", "session_rare") == []
+        assert _gone("session.join", "link.sk_scan", "session.recover") == []
         world.module.power_cycle()  # the module restarts: the session sets it up again
         assert world.run(s, 120000, lambda: s.state == "start" or s.state == "join")
         assert world.run(s, 120000, lambda: s.state == "ready")
-        assert _gone("session_setup", "sk_setup", "session_rare") == []
+        assert _gone("session.join", "link.sk_scan", "session.recover") == []
         assert s.close(3000, world.clock.advance) in (True, False)
-        assert s.state == "closed" and _gone("session_rare") == []
+        assert s.state == "closed" and _gone("session.recover") == []
     finally:
         log.set_sink(print)
     assert bp35a1.DEFAULT_ID  # the simulator's credentials were used

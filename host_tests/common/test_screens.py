@@ -5,8 +5,8 @@ webassembly build (real framebuf) and on CPython (host/canvas.py), and by
 tools/screenshots.py: one list of representative and extreme states.
 """
 
-import screens
-import view
+from ui import screens
+from ui import view
 
 try:
     import framebuf

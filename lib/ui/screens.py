@@ -11,11 +11,11 @@ into one preallocated MONO_VLSB line buffer and blitted with a two-colour
 palette, so a redraw allocates only the short strings it formats.
 
 The main screen is drawn here; the others (connecting, today, diagnostics,
-config_error) by lib/screens_more.py, imported when one of them is drawn
+config_error) by lib/ui/screens_more.py, imported when one of them is drawn
 and dropped from sys.modules when main is drawn again (heap on the device).
 """
 
-import sys
+import lazy
 
 try:
     import framebuf
@@ -61,7 +61,7 @@ NAVY = const(11)
 
 BOXES = None  # a list: every text and bar drawn is appended as (x, y, w, h, what, clipped)
 
-_MORE = ("connecting", "today", "diagnostics", "config_error")  # drawn by lib/screens_more.py
+_MORE = ("connecting", "today", "diagnostics", "config_error")  # drawn by lib/ui/screens_more.py
 
 # The panel's layout, set by _setup(): size, fonts (small text, medium and big digits),
 # rows (y = top of a font cell) and the line buffer for text.
@@ -80,7 +80,7 @@ def _setup(w, h):
         names, rows = ("font_7x13b", "font_d22", "font_d44"), (48, 3, 56, 86)
     else:
         names, rows = ("font_6x10", "font_d14", "font_d26"), (28, 2, 32, 50)
-    _S, _M, _B = __import__(names[0]), __import__(names[1]), __import__(names[2])
+    _S, _M, _B = lazy.load("ui." + names[0]), lazy.load("ui." + names[1]), lazy.load("ui." + names[2])
     _BAR_Y, _BAR_H, _CUR_Y, _KWH_Y = rows
     _buf = _spec[0] = bytearray(w * ((max(_S.HEIGHT, _M.HEIGHT, _B.HEIGHT) + 7) >> 3))
     _W, _H = w, h
@@ -261,11 +261,9 @@ def draw(fb, view, name="main"):
         _setup(fb.width, fb.height)
     fb.fill(BLACK)
     if name in _MORE:
-        import screens_more
-
-        screens_more.draw(fb, view, name)
+        lazy.load("ui.screens_more").draw(fb, view, name)
     else:
-        sys.modules.pop("screens_more", None)  # back on main: free the other screens' bytecode
+        lazy.drop("ui.screens_more")  # back on main: free the other screens' bytecode
         _main(fb, view, _S, _M, _B)
 
 

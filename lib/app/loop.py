@@ -28,7 +28,7 @@ and 3000 records a day (ambient.Limiter). No record is sent before the wall cloc
 import ambient
 import log
 import store as _store
-import tariff as _tariff
+from billing import tariff as _tariff
 from ticks import ticks_add, ticks_diff
 
 SCREENS = ("main", "today", "diagnostics")
@@ -294,7 +294,7 @@ class App:
         self._dirty = False
         self._draw_t = now
         try:
-            import screens
+            from ui import screens
 
             self.fill_view(now)
             screens.draw(self.fb, self.view, self.screen_name())
@@ -478,7 +478,7 @@ class App:
         if now is None:
             now = self.clock()
         if self.view is None:
-            import view as _view
+            from ui import view as _view
 
             self.view = _view.View()
         return self._fill(self.view, now)
@@ -723,7 +723,7 @@ _LINK = {"ready": "ok", "start": "join", "scan": "join", "join": "join", "failed
 
 def config_error_view(problems, page=0):
     """A View for the config error screen (problems: list of "key: what is expected")."""
-    import view as _view
+    from ui import view as _view
 
     return _problems_view(_view.View(), problems, page)
 

@@ -20,12 +20,11 @@ monthly fuel-cost adjustment and renewable levy unless adjustment_per_kwh
 says otherwise: the figure is an estimate (see docs/tariffs.md).
 
 This module holds what the app keeps: Tariff and its charge(). Parsing,
-the presets and plug-in loading live in lib/tariff_spec.py, which load()
-imports for the call and drops again (it is start-up work); PRESETS,
-from_dict and from_name are reached through this module as before.
+the presets and plug-in loading live in lib/billing/plans.py, which load()
+imports for the call and drops again (it is start-up work).
 """
 
-import sys
+import lazy
 
 
 class TariffError(ValueError):
@@ -102,16 +101,4 @@ class Tariff:
 
 def load(charge_func=None, tariff=None):
     """Tariff from the config's charge_func (preset or plug-in name) or tariff (dict or preset name)."""
-    import tariff_spec
-
-    try:
-        return tariff_spec.load(charge_func, tariff)
-    finally:
-        sys.modules.pop("tariff_spec", None)  # start-up work: free its bytecode
-
-
-def __getattr__(name):
-    """PRESETS, from_dict, from_name: the parsing side (lib/tariff_spec.py), loaded on first use."""
-    import tariff_spec
-
-    return getattr(tariff_spec, name)
+    return lazy.call("billing.plans", "load", charge_func, tariff)  # start-up work: freed afterwards

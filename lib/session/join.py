@@ -3,14 +3,13 @@
 Only needed while the session connects: Session imports this module for
 the task and drops it from sys.modules once joined, so its bytecode does
 not stay in the device's heap in the steady state. s is the Session.
-ll64(), scan_ms() and NO_METER live here too; session.ll64 etc. reach them
-(session's module __getattr__). Credentials go to the module only: never
+ll64(), scan_ms() and NO_METER live here too. Credentials go to the module only: never
 logged, never in an exception.
 """
 
 import log
-import sk
-import sk_setup  # noqa: F401  (kept loaded while this runs: the scan's EPANDESC lines parse without reloading)
+from link import sk
+from link import sk_scan  # noqa: F401  (kept loaded while this runs: the scan's EPANDESC lines parse without reloading)
 from ticks import ticks_add, ticks_diff
 
 try:

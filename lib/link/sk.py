@@ -7,15 +7,15 @@ preallocated buffer; in binary mode (ROPT 00) an ERXUDP's data is read by
 its length, since it may hold CR, LF and spaces.
 
 The forms seen only at start-up (EVER, ESREG, EPONG, EPANDESC, FIELD, IPV6)
-are parsed by lib/sk_setup.py and binary ERXUDP lines are found by
-lib/sk_binary.py, each imported when needed, so a device in its steady
+are parsed by lib/link/sk_scan.py and binary ERXUDP lines are found by
+lib/link/sk_binary.py, each imported when needed, so a device in its steady
 state does not keep their bytecode in the heap.
 """
 
 import binascii
-import sys
+import lazy
 
-from echonet import CodecError
+from meter.echonet import CodecError
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -264,19 +264,12 @@ def parse_line(line):
 
 
 def _setup_form(line):
-    """EVER, ESREG, EPONG, EPANDESC, FIELD or IPV6 (start-up answers): lib/sk_setup.py parses them.
+    """EVER, ESREG, EPONG, EPANDESC, FIELD or IPV6 (start-up answers): lib/link/sk_scan.py parses them.
 
     The module stays loaded while the session's start-up holds it, else it is
     loaded for this line only.
     """
-    loaded = "sk_setup" in sys.modules
-    import sk_setup
-
-    try:
-        return sk_setup.parse(line)
-    finally:
-        if not loaded:
-            sys.modules.pop("sk_setup", None)
+    return lazy.call("link.sk_scan", "parse", line)
 
 
 class LineReader:
@@ -397,8 +390,8 @@ class LineReader:
         self._start = s
         if s == end:
             return None
-        if self.binary and buf[s] == 69:  # 'E': maybe a binary ERXUDP (lib/sk_binary.py, kept once used)
-            import sk_binary
+        if self.binary and buf[s] == 69:  # 'E': maybe a binary ERXUDP (lib/link/sk_binary.py, kept once used)
+            from link import sk_binary
 
             r = sk_binary.take(self, s, end)
             if r != -1:

@@ -271,7 +271,7 @@ def _check_tariff(c, charge_func, tariff_spec, amperage):
         c.bad("tariff", "expected a preset name or a tariff object {...}, got %s" % _show(tariff_spec))
         return
     key = "tariff" if tariff_spec is not None else "charge_func"
-    import tariff
+    from billing import tariff
 
     try:
         t = tariff.load(charge_func=charge_func, tariff=tariff_spec)

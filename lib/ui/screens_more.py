@@ -6,8 +6,8 @@ these screens is up. Draws through screens' text and bar helpers; the panel
 size and fonts are the ones screens set up.
 """
 
-import screens
-from screens import (
+from ui import screens
+from ui.screens import (
     AMBER,
     BLUE,
     DIM,
@@ -24,7 +24,7 @@ from screens import (
     width,
     wrap,
 )
-from view import STEPS
+from ui.view import STEPS
 
 _STEP_NAMES = ("Wi-Fi", "Time", "Scan", "Join", "Read")  # for view.STEPS
 

@@ -4,7 +4,7 @@ Start-up work only: tariff.load() imports this module for the call and
 drops it from sys.modules afterwards. Nothing here uses eval/exec.
 """
 
-from tariff import Tariff, TariffError, _fail, _num, _show
+from billing.tariff import Tariff, TariffError, _fail, _num, _show
 
 # Published unit prices incl. 10% tax, as of 2026-04 (docs/tariffs.md).
 PRESETS = {

@@ -1,8 +1,7 @@
 """Names of the meter's properties and whole-frame helpers, for tools such as host/decode.py.
 
-Reached as meter.NAMES, meter.values() and meter.refused() (meter's module
-__getattr__ imports this on first use): the device's steady path never
-needs them, so they cost it no heap.
+Host-only (decode.py, tests): the device never needs them, so they cost it
+no heap.
 """
 
 from meter import decode

@@ -14,20 +14,20 @@ Timings and the state machine: docs/session.md.
 
 Heap: on the device the bytecode of every imported module lives in the
 heap, so only the steady request/answer cycle is here. The start-up task
-(set-up, scan, join; ll64, scan_ms and NO_METER too) is lib/session_setup.py,
+(set-up, scan, join; ll64, scan_ms and NO_METER too) is lib/session/join.py,
 loaded while it runs; what happens a few times a day (D3/E1/D7 and history
 answers, refusals, lost or expired sessions, the transmit limit, close) is
-lib/session_rare.py, loaded for the call. Both are dropped from sys.modules
+lib/session/recover.py, loaded for the call. Both are dropped from sys.modules
 again.
 """
 
-import sys
+import lazy
 
 import billing
-import echonet
+from meter import echonet
 import log
 import meter
-import sk
+from link import sk
 from ticks import ticks_add, ticks_diff
 
 try:
@@ -40,7 +40,7 @@ except ImportError:
 
 SCAN_DURATIONS = (4, 5, 6, 7)
 
-_READ = const(1)  # request kinds (lib/session_rare.py uses the same values)
+_READ = const(1)  # request kinds (lib/session/recover.py uses the same values)
 _INFO = const(2)
 _SETDAY = const(3)
 _HIST = const(4)
@@ -241,17 +241,15 @@ class Session:
         """
         return self._rare("close", deadline_ms, idle)
 
-    # ---- start-up: module set-up, scan, join (lib/session_setup.py) ------
+    # ---- start-up: module set-up, scan, join (lib/session/join.py) -------
     def _connect(self, setup, rescan):
         """The start-up task (a generator); its module stays loaded only while it runs."""
-        import session_setup
-
-        return session_setup.connect(self, setup, rescan)
+        return lazy.load("session.join").connect(self, setup, rescan)
 
     def _end_task(self):
         self._task = None
-        for name in ("session_setup", "sk_setup"):  # start-up code: free its bytecode (the qstrs stay)
-            sys.modules.pop(name, None)
+        lazy.drop("session.join")  # start-up code: free its bytecode (the qstrs stay)
+        lazy.drop("link.sk_scan")
 
     # ---- UART ------------------------------------------------------------
     def _read_uart(self):
@@ -491,13 +489,8 @@ class Session:
             self._rare("answer", kind, f)
 
     def _rare(self, name, *args):
-        """session_rare.name(self, *args): seldom work (lib/session_rare.py), loaded for the call."""
-        import session_rare
-
-        try:
-            return getattr(session_rare, name)(self, *args)
-        finally:
-            sys.modules.pop("session_rare", None)
+        """recover.name(self, *args): seldom work (lib/session/recover.py), loaded for the call."""
+        return lazy.call("session.recover", name, self, *args)
 
     def _on_read(self, f):
         r = self.reading
@@ -603,9 +596,3 @@ class Session:
 def _sooner(a, b):
     return b if ticks_diff(b, a) < 0 else a
 
-
-def __getattr__(name):
-    """ll64(), scan_ms(), NO_METER: start-up helpers (lib/session_setup.py), loaded on first use."""
-    import session_setup
-
-    return getattr(session_setup, name)

@@ -7,7 +7,7 @@ decode to None: none of them is a measurement. Cumulative values are raw
 counts; to_kwh / delta_kwh scale them with D3 (coefficient) and E1 (unit).
 """
 
-from echonet import CodecError
+from meter.echonet import CodecError
 
 
 def unit_kwh(code):
@@ -137,9 +137,3 @@ def delta_kwh(raw_now, raw_then, digits, coefficient, kwh_per_unit):
         d *= coefficient
     return _scale(d, kwh_per_unit)
 
-
-def __getattr__(name):
-    """NAMES, values(), refused(): for tools (lib/meter_names.py), loaded on first use."""
-    import meter_names
-
-    return getattr(meter_names, name)

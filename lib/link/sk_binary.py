@@ -5,7 +5,7 @@ the module is imported the first time that happens and stays loaded (a
 module printing hex never loads it).
 """
 
-from sk import _ERXUDP, _HEX
+from link.sk import _ERXUDP, _HEX
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]

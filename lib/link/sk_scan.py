@@ -5,8 +5,8 @@ start-up keeps this module loaded while it runs, so in the steady state
 its bytecode is not in the device's heap.
 """
 
-from echonet import CodecError
-from sk import _HEX, EPANDESC, EPONG, ESREG, EVER, FIELD, IPV6, _skip, _stop, _text
+from meter.echonet import CodecError
+from link.sk import _HEX, EPANDESC, EPONG, ESREG, EVER, FIELD, IPV6, _skip, _stop, _text
 
 _VALUED = ((EVER, b"EVER "), (ESREG, b"ESREG "), (EPONG, b"EPONG "))
 

@@ -24,13 +24,13 @@ path.tmp, which is then renamed over the file (atomic on littlefs and POSIX;
 MicroPython's FAT removes the old file first, so load() takes a complete
 path.tmp when path is missing). An empty backlog deletes the file.
 Loading, repair and compaction (and Limiter.restore) live in
-lib/ambient_rare.py, imported for the call and dropped again: the steady
+lib/ambient/repair.py, imported for the call and dropped again: the steady
 add / peek / drop path does not keep their bytecode in the heap.
 """
 
 import json
 import os
-import sys
+import lazy
 
 MAX_BATCH = 250  # records per /dataarray request (Ambient answers 413 above ~258)
 
@@ -44,13 +44,8 @@ except TypeError:  # older MicroPython: no separators argument
 
 
 def _rare(name, *args):
-    """Start-up and repair work (lib/ambient_rare.py): its module is loaded for the call only."""
-    import ambient_rare
-
-    try:
-        return getattr(ambient_rare, name)(*args)
-    finally:
-        sys.modules.pop("ambient_rare", None)
+    """Start-up and repair work (lib/ambient/repair.py): its module is loaded for the call only."""
+    return lazy.call("ambient.repair", name, *args)
 
 
 def _round(v, n):

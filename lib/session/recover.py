@@ -7,10 +7,10 @@ request/answer cycle never loads it. s is the Session.
 """
 
 import billing
-import echonet
+from meter import echonet
 import log
 import meter
-import sk
+from link import sk
 from ticks import ticks_add, ticks_diff
 
 try:
