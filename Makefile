@@ -75,11 +75,12 @@ sim: $(VPY)
 
 ## run: host mode with a USB Wi-SUN dongle: make run CONFIG=SmartMeter.json SERIAL=/dev/ttyUSB0
 run: $(VPY)
+	@if [ -z "$(SERIAL)" ]; then echo "make run needs the Wi-SUN dongle's port: make run SERIAL=/dev/ttyUSB0 (ls /dev/ttyUSB* /dev/ttyACM*)"; exit 2; fi
 	$(VPY) host/run.py --config $(CONFIG) --serial $(SERIAL)
 
 ## deploy: compile with mpy-cross and copy to the M5StickC: make deploy PORT=/dev/ttyUSB0
 deploy: $(VPY)
-	$(VPY) tools/deploy.py --port $(PORT) --config $(CONFIG)
+	$(VPY) tools/deploy.py --port $(PORT) --config $(CONFIG) $(if $(EXTRA),--extra $(EXTRA))
 
 clean:
 	rm -rf $(VENV) tools/mpwasm/node_modules build .pytest_cache .hypothesis

@@ -6,7 +6,8 @@ prints the slave path (e.g. /dev/pts/7) on the first line of stdout and
 serves it in real time until killed (SIGINT/SIGTERM end it cleanly), so
 pyserial - and `make run SERIAL=/dev/pts/7` - talk to it as to a USB
 Wi-SUN dongle. The B-route ID and password it accepts are the simulator's
-demo credentials unless --rbid/--password are given.
+demo credentials unless --config (those of a SmartMeter.json) or
+--rbid/--password are given.
 """
 
 import argparse
@@ -108,7 +109,26 @@ def parse_args(argv=None):
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     p.add_argument("--rbid", default=bp35a1.DEFAULT_ID)
     p.add_argument("--password", default=bp35a1.DEFAULT_PASSWORD)
-    return p.parse_args(argv)
+    p.add_argument(
+        "--config", help="accept the B-route ID and password of this SmartMeter.json (never printed)"
+    )
+    args = p.parse_args(argv)
+    if args.config:
+        args.rbid, args.password = config_credentials(args.config, p.error)
+    return args
+
+
+def config_credentials(path, fail):
+    """(id, password) from a SmartMeter.json, so the app's own config joins the simulated meter."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            doc = json.load(f)
+        return str(doc["id"]), str(doc["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        fail("--config %s: cannot read its id and password (a JSON object with both)" % path)
+        raise
 
 
 def main(argv=None):

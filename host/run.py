@@ -221,7 +221,7 @@ def load_config_waiting(path, stop, screen=None, poll_s=2.0, sleep=time.sleep):
 
     Returns None when stop() became true first.
     """
-    shown = None
+    shown = False  # the stamp whose problems were reported (a missing file's stamp is None)
     while not stop():
         stamp = config.file_stamp(path)
         try:
@@ -249,8 +249,7 @@ def demo_config(rbid, password, ambient_url=None):
         "contract_amperage": "40",
         "collect_date": "22",
         "charge_func": "tepco_b",
-        "display": {"night": {"start": "23:00", "end": "06:00", "brightness": 20}},
-    }
+    }  # no night window: the simulated meter keeps Japan time, which is afternoon in Europe
     if ambient_url:
         doc["ambient"] = {
             "channel_id": "1",
@@ -295,6 +294,7 @@ def run_host(args, stop):
     log.set_sink(screen.log)
     keys = Keys(stop.set)
     try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(args.config)))  # a tariff plug-in beside it
         cfg = load_config_waiting(args.config, stop, screen if (screen.tty or args.png) else None)
         if cfg is None:
             return 0
@@ -306,7 +306,12 @@ def run_host(args, stop):
             screen = Screen(SIZES[cfg["board"]], screen.tty, args.png)
             log.set_sink(screen.log)
         state, backlog = state_paths(args.config, args.state_dir)
-        uart = SerialUart(args.serial, log=log.warning)
+        try:
+            uart = SerialUart(args.serial, log=log.warning)
+        except Exception as e:  # pyserial's SerialException or OSError: no traceback for a wrong port
+            log.error("cannot open serial port %s: %s", args.serial, getattr(e, "strerror", None) or e)
+            log.error("check the port name (ls /dev/ttyUSB* /dev/ttyACM*) and that no other program holds it")
+            return 2
         a = app_mod.App(
             cfg,
             uart,
@@ -315,7 +320,7 @@ def run_host(args, stop):
             fb=screen.fb if (screen.tty or args.png) else None,
             show=screen.show,
             buttons=keys,
-            http_post=http_post if cfg["ambient"] else None,
+            http_post=http_post if cfg["ambient"] and not args.no_ambient else None,
             state_path=state,
             backlog_path=backlog,
             set_brightness=screen.set_brightness,
@@ -457,7 +462,7 @@ def run_sim(args, stop):
             fb=screen.fb if (tty or png) else None,
             show=screen.show,
             buttons=keys,
-            http_post=http_post if cfg["ambient"] else None,
+            http_post=http_post if cfg["ambient"] and not args.no_ambient else None,
             state_path=state,
             backlog_path=backlog,
             set_brightness=screen.set_brightness,
@@ -518,8 +523,12 @@ def parse_args(argv=None):
     sim.add_argument("--wires", type=int, choices=(2, 3), default=3, help="2 = single-phase 2-wire")
     sim.add_argument("--dialect", default="bp35a1", choices=("bp35a1", "rl7023", "bp35c0"))
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--start", type=int, help="simulated start time (Unix s; default now)")
-    sim.add_argument("--no-ambient", action="store_true", help="no local Ambient stand-in")
+    sim.add_argument(
+        "--start", type=int, help="simulated start time (Unix s; default now), e.g. 1764730800 = 12:00 JST"
+    )
+    ap.add_argument(
+        "--no-ambient", action="store_true", help="post nothing (host mode); no local Ambient stand-in (sim)"
+    )
     sim.add_argument("--ambient-port", type=int, default=0, help="port of the local Ambient stand-in")
     args = ap.parse_args(argv)
     if args.sim:

@@ -124,6 +124,7 @@ def test_mpremote_mip_installs_lib_to_lib_and_main_to_root():
             os.chdir(cwd)
     finally:
         mip._install_package = real
-    assert "/lib/app.py" in written and "/lib/config.py" in written
+    assert "/lib/app/loop.py" in written and "/lib/app/config.py" in written
+    assert "/lib/session/__init__.py" in written and "/lib/lazy.py" in written
     assert "/lib/../main.py" in written
     assert deps == ["requests"]

@@ -118,9 +118,29 @@ def commands(port, config_path, extra=()):
     return cmds
 
 
+def plugin_beside(path):
+    """A tariff plug-in module named by the config and kept beside it (my_tariff.py), or None.
+
+    The device needs it in /lib; validation imports it from the config's folder.
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    name = doc.get("charge_func") if isinstance(doc, dict) else None
+    if not isinstance(name, str) and isinstance(doc, dict) and isinstance(doc.get("tariff"), str):
+        name = doc["tariff"]
+    if not isinstance(name, str) or not name:
+        return None
+    found = os.path.join(os.path.dirname(os.path.abspath(path)), name.split(".")[0] + ".py")
+    return found if os.path.isfile(found) else None
+
+
 def check_config(path):
     """Problems of the config under the device's rules ([] when fine); never prints a secret."""
     sys.path.insert(0, os.path.join(ROOT, "lib"))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # a tariff plug-in beside the config
     from app import config
 
     try:
@@ -160,6 +180,10 @@ def main(argv=None):
             for p in problems:
                 print("  " + p)
             return 2
+    plugin = plugin_beside(config_path) if config_path else None
+    if plugin and plugin not in args.extra:
+        print("tariff plug-in %s goes to /lib too" % os.path.relpath(plugin))
+        args.extra.append(plugin)
     if not args.dry_run:
         for _, name in modules():
             os.makedirs(os.path.dirname(os.path.join(BUILD, name + ".mpy")), exist_ok=True)
