@@ -7,12 +7,14 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 MPWASM  := tools/mpwasm/node_modules/@micropython/micropython-webassembly-pyscript/package.json
 MPRUN   := node tools/mpwasm/run.mjs
+# the device-shaped MicroPython (32-bit, single-precision floats): make test-mp32
+MP32    ?= $(or $(MICROPYTHON_ESP32LIKE),../shared/tools/micropython-esp32like/micropython)
 PORT    ?= /dev/ttyUSB0
 CONFIG  ?= SmartMeter.json
 SERIAL  ?=
 SIM_ARGS ?=
 
-.PHONY: all venv mpwasm test test-host test-mp mpy-check lint typecheck decode bench bench-mp sim run screenshots deploy clean
+.PHONY: all venv mpwasm test test-host test-mp test-mp32 test-count mpy-check lint typecheck decode bench bench-mp sim run screenshots deploy selftest clean
 
 all: test
 
@@ -31,13 +33,27 @@ $(MPWASM): tools/mpwasm/package.json
 mpwasm: $(MPWASM)
 
 ## test: everything CI checks (lint, types, mpy-cross, CPython tests, MicroPython tests)
-test: lint typecheck mpy-check test-mp test-host
+test: lint typecheck mpy-check test-mp test-mp32 test-host
 
 test-host: $(VPY)
 	$(VPY) -m pytest -q host_tests
 
+## test-mp: host_tests/common/ on the official MicroPython webassembly build (double-precision floats)
 test-mp: $(MPWASM)
 	$(MPRUN) --dir lib:/lib --dir sim:/sim --path /sim --dir host_tests/common:/tests tools/mptest.py /tests
+
+## test-mp32: host_tests/common/ on the 32-bit single-precision MicroPython, the ESP32's float arithmetic
+test-mp32:
+	@test -x "$(MP32)" || { echo "test-mp32: no MicroPython at $(MP32). Build MicroPython v1.27.0's unix port"\
+	  "32-bit with single-precision floats (MICROPY_FORCE_32BIT=1 CFLAGS_EXTRA=-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT;"\
+	  "recipe: ../shared/tools/micropython-esp32like/build.sh and README.md) and give it as MP32=/path/to/micropython"; exit 1; }
+	@"$(MP32)" -c "import sys; sys.exit(0 if 16777217.0 == 16777216.0 else 1)" \
+	  || { echo "test-mp32: $(MP32) has double-precision floats; the ESP32 has single"; exit 1; }
+	MICROPYPATH=lib:sim:host_tests/common "$(MP32)" -X heapsize=16M tools/mptest.py host_tests/common
+
+## test-count: how many tests of lib/ run on CPython, and how many of them on MicroPython too
+test-count: $(VPY)
+	$(VPY) tools/test_count.py
 
 mpy-check: $(VPY)
 	$(VPY) tools/mpy_check.py firmware lib
@@ -53,17 +69,18 @@ typecheck: $(VPY)
 decode: $(VPY)
 	@$(VPY) host/decode.py
 
-## bench: session driver against the simulator; code heap per module; the whole app on MicroPython
-## for a simulated day (fails when the app stops working, a cycle allocates 4 KB or more, the heap
-## grows, or the live heap passes an 84 KB regression guard; the report still gives the 60 KB verdict)
+## bench: session driver against the simulator; code heap per module; the whole app for 24 simulated
+## hours with faults in the device-shaped MicroPython with the M5StickC's 111,936-byte heap, ending with
+## the BENCH line (fails when live heap > 72 KB, a MemoryError, a failed 8 KB allocation, a refresh
+## cycle of 4 KB or more, or a lost Ambient record)
 bench: $(VPY) $(MPWASM)
 	$(VPY) tools/bench.py
 	$(VPY) tools/heap_report.py --budget 65536
-	$(VPY) tools/mp_app_day.py --hours 24 --heap-guard 86016
+	$(VPY) tools/device_day/day.py --hours 24 --vm "$(MP32)"
 
-## bench-mp: the whole app on MicroPython for a simulated day; exits 1 while the 60 KB heap budget is missed
-bench-mp: $(VPY) $(MPWASM)
-	$(VPY) tools/mp_app_day.py --hours 24
+## bench-mp: only the device day of make bench (24 simulated hours in the 111,936-byte heap)
+bench-mp: $(VPY)
+	$(VPY) tools/device_day/day.py --hours 24 --vm "$(MP32)"
 
 ## screenshots: render every screen to PNG under docs/screens/
 screenshots: $(VPY)
@@ -81,6 +98,16 @@ run: $(VPY)
 ## deploy: compile with mpy-cross and copy to the M5StickC: make deploy PORT=/dev/ttyUSB0
 deploy: $(VPY)
 	$(VPY) tools/deploy.py --port $(PORT) --config $(CONFIG) $(if $(EXTRA),--extra $(EXTRA))
+
+## selftest: check board, LCD, buttons, BP35A1, Wi-Fi, NTP, Ambient on the device (never joins the meter);
+## runs firmware/selftest.py with mpremote, the modules and $(CONFIG) mounted from build/selftest
+SELFTEST := firmware/selftest.py firmware/board.py firmware/st77xx.py firmware/axp192.py firmware/buttons.py \
+	firmware/wifi.py firmware/netclock.py lib/ticks.py lib/log.py
+selftest: $(VPY)
+	rm -rf build/selftest && mkdir -p build/selftest
+	ln -s $(abspath $(SELFTEST)) build/selftest/
+	if [ -f "$(CONFIG)" ]; then ln -s "$(abspath $(CONFIG))" build/selftest/SmartMeter.json; fi
+	$(VENV)/bin/mpremote connect $(PORT) mount -l build/selftest run firmware/selftest.py
 
 clean:
 	rm -rf $(VENV) tools/mpwasm/node_modules build .pytest_cache .hypothesis

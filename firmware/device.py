@@ -6,7 +6,8 @@ waits for a fixed file (polled every few seconds; button B pages through the
 problems) instead of rebooting in a loop. Then: UART(1) to the BP35A1, Wi-Fi
 with reconnects, NTP with retries, the hardware watchdog (fed by the app only
 while it makes progress), Ambient posts through micropython-lib's requests
-(installed by `make deploy`). Compiled to .mpy by the deploy step, so its
+(installed by `make deploy`), MQTT (cfg has mqtt) through the frozen umqtt.simple
+(firmware/mqtt_umqtt.py). Compiled to .mpy by the deploy step, so its
 bytecode costs less RAM than a main.py compiled at boot.
 """
 
@@ -18,10 +19,9 @@ import lazy
 import log
 import machine
 
-WDT_MS = 60000  # longer than the longest blocking call (an Ambient post: 10 s)
+WDT_MS = 60000  # over twice the longest blocking stretch between feeds (docs/hardware.md)
 CONFIG_POLL_MS = 3000
-BOARDS = ("m5stickc", "m5stickc_plus", "m5stickc_plus2")
-_HEADERS = {"Content-Type": "application/json"}
+BOARD_MISSING = 'board: missing; expected "m5stickc", "m5stickc_plus" or "m5stickc_plus2"'
 
 
 class Paths:
@@ -29,6 +29,7 @@ class Paths:
         self.config = root + "/SmartMeter.json"
         self.state = root + "/smartmeter.state.json"
         self.backlog = root + "/ambient.backlog"
+        self.days = root + "/usage.days"  # the 30-minute history cache (lib/billing/usage.py)
 
 
 def read_config(path):
@@ -39,6 +40,8 @@ def read_config(path):
     try:
         cfg = config.load_file(path, device=True)
         problems = None
+        if _json_key(path, "board") is None:  # the validator's default would pick a panel
+            cfg, problems = None, [BOARD_MISSING]
     except config.ConfigError as e:
         cfg = None
         problems = e.problems
@@ -99,25 +102,18 @@ def wait_for_config(hw, paths, problems, stamp):
         draw_problems(hw, problems, page)
 
 
-def http_post(url, body, timeout_s):
-    """POST JSON bytes with micropython-lib requests; returns the HTTP status."""
-    import requests
-
-    r = requests.post(url, data=body, headers=_HEADERS, timeout=timeout_s, parse_headers=False)
-    status = r.status_code
-    r.close()
-    return status
-
-
 def run(root=""):
     gc.collect()
     import board
 
     paths = Paths(root)
     name = _json_key(paths.config, "board")
-    hw = board.setup(name if name in BOARDS else "m5stickc", flip=bool(_json_key(paths.state, "flip")))
+    hw = board.setup(name, flip=bool(_json_key(paths.state, "flip")))  # or a safe display and a problem
     del sys.modules["board"], board  # set-up code only: the drivers it built stay
     cfg, problems, stamp = read_config(paths.config)
+    if hw.problem is not None:
+        problems = [hw.problem] + [p for p in problems or () if p[:6] != "board:"]
+        cfg = None
     if cfg is None:
         cfg = wait_for_config(hw, paths, problems or ["file: unreadable"], stamp)
         if cfg["board"] != hw.name:
@@ -135,11 +131,29 @@ def run(root=""):
     uart = machine.UART(
         1, baudrate=115200, bits=8, parity=None, stop=1, tx=u["tx"], rx=u["rx"], timeout=0, rxbuf=2048
     )
-    net = wifi.Wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"])
+    amb = cfg["ambient"]
+    hosts = (netclock.HOST, wifi.host_of(amb["url"])) if amb else (netclock.HOST,)
+    mq = cfg["mqtt"]
+    if mq and mq["host"] not in hosts:
+        hosts += (mq["host"],)  # resolved between steps like the others (firmware/wifi.py)
+    net = wifi.Wifi(cfg["wifi"]["ssid"], cfg["wifi"]["password"], u["rx"] != 36, hosts)
     gc.collect()
 
     from app import loop
 
+    pub = None
+    if mq:
+        try:
+            import mqtt_umqtt  # over the firmware's frozen umqtt.simple
+
+            pub = mqtt_umqtt.publisher(mq, net, time.ticks_ms())
+        except ImportError:
+            log.error("mqtt: umqtt.simple missing (mpremote mip install umqtt.simple); not publishing")
+    import watchdog
+
+    watchdog.stop()  # fed from a Timer since a soft reset (boot.py): from now on by the app
+    lazy.drop("watchdog")
+    del watchdog
     wdt = machine.WDT(timeout=WDT_MS)
     disp = hw.display
     a = loop.App(
@@ -151,14 +165,16 @@ def run(root=""):
         show=disp.show,
         buttons=hw.buttons.poll,
         network=net,
-        http_post=http_post,
+        http_post=net.http_post,
         state_path=paths.state,
         backlog_path=paths.backlog,
+        history_path=paths.days,
         set_brightness=disp.brightness,
         set_flip=disp.set_orientation,
         feed=wdt.feed,
-        sync_time=netclock.sync,
+        sync_time=net.sync_time,
         mem_free=gc.mem_free,
+        mqtt=pub,
     )
     cfg = None
     gc.collect()
@@ -167,6 +183,8 @@ def run(root=""):
     errors = 0
     try:
         while True:
+            if net.resolve() and a.healthy():  # a DNS lookup of its own, fed before the step that needs it
+                wdt.feed()
             try:
                 ms = a.step()
             except Exception as e:  # a bug: log it, keep going; the watchdog ends a real hang
@@ -181,4 +199,7 @@ def run(root=""):
                 time.sleep_ms(ms)
     except KeyboardInterrupt:  # Ctrl-C on the REPL (mpremote): end the session politely
         a.close()
+        import watchdog
+
+        watchdog.start(wdt)  # the REPL stays usable: a Timer feeds the watchdog
         raise

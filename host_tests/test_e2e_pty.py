@@ -9,20 +9,19 @@ import sys
 import threading
 import time
 
-from app import loop as app_mod
-from app import config
+import demo
 import pty_bridge
 import pytest
 import run as host_run
-from billing import tariff
+from app import loop as app_mod
 from fake_ambient import FakeAmbient
 from serial_uart import SerialUart
-from test_e2e_sim import check_records, unix
+from test_e2e_sim import check_records, tepco_b_40_yen, unix
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RBID = pty_bridge.bp35a1.DEFAULT_ID
 PWD = pty_bridge.bp35a1.DEFAULT_PASSWORD
-WKEY = "fedcba9876543210"
+WKEY = demo.WRITE_KEY
 SPEED = 60.0  # simulated seconds per real second
 
 
@@ -62,19 +61,6 @@ class BridgeThread:
         os.close(self.slave)
 
 
-def app_cfg(url, **over):
-    doc = {
-        "id": RBID,
-        "password": PWD,
-        "contract_amperage": "40",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
-        "ambient": {"channel_id": "9", "write_key": WKEY, "url": url, "interval": 30},
-    }
-    doc.update(over)
-    return config.load(json.dumps(doc))
-
-
 @pytest.mark.parametrize(
     "case",
     [
@@ -92,10 +78,10 @@ def app_cfg(url, **over):
 )
 def test_app_over_a_pty_posts_what_the_meter_measured(tmp_path, case):
     bridge = BridgeThread(case["start"], **case["meter"])
-    fake = FakeAmbient(write_keys={"9": WKEY}, clock=bridge.clock.wall, enforce_limits=True).start()
+    fake = FakeAmbient(write_keys={demo.CHANNEL: WKEY}, clock=bridge.clock.wall, enforce_limits=True).start()
     uart = SerialUart(bridge.path)
     try:
-        cfg = app_cfg(fake.url, collect_date=case["collect_date"])
+        cfg = demo.config(fake.url, collect_date=case["collect_date"])
         a = app_mod.App(
             cfg,
             uart,
@@ -123,7 +109,7 @@ def test_app_over_a_pty_posts_what_the_meter_measured(tmp_path, case):
         assert any(r["d2"] < 0 for r in recs) and a.session.reading.current_t_da is None
     else:
         assert all(r["d2"] > 0 for r in recs)
-        assert recs[-1]["d4"] == tariff.load("tepco_b").charge(40, recs[-1]["d3"])
+        assert recs[-1]["d4"] == tepco_b_40_yen(recs[-1]["d3"])
     assert any(bytes(line).startswith(b"SKTERM") for line in bridge.module.lines), "no SKTERM at close"
 
 
@@ -148,26 +134,16 @@ def _collect(p, lines):
 def test_make_run_against_the_pty_bridge_stops_politely(tmp_path, sig):
     """`make run SERIAL=<pty>` in real time against `host/pty_bridge.py` (module time runs 10x)."""
     bridge = _spawn([os.path.join(ROOT, "host", "pty_bridge.py"), "--speed", "10"])
-    fake = FakeAmbient(write_keys={"9": WKEY}).start()
+    fake = FakeAmbient(write_keys={demo.CHANNEL: WKEY}).start()
     run = None
     lines = []
     try:
         path = bridge.stdout.readline().strip()
         assert path.startswith("/dev/"), path
         cfg = tmp_path / "SmartMeter.json"
-        cfg.write_text(
-            json.dumps(
-                {
-                    "id": RBID,
-                    "password": PWD,
-                    "contract_amperage": "30",
-                    "collect_date": "10",
-                    "charge_func": "tepco_b",
-                    "refresh_interval": 5,
-                    "ambient": {"channel_id": "9", "write_key": WKEY, "url": fake.url, "interval": 5},
-                }
-            )
-        )
+        doc = demo.doc(fake.url, contract_amperage="30", collect_date="10", refresh_interval=5)
+        doc["ambient"]["interval"] = 5
+        cfg.write_text(json.dumps(doc))
         run = _spawn(
             [os.path.join(ROOT, "host", "run.py"), "--config", str(cfg), "--serial", path, "--no-screen"]
         )

@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 
+import bp35a1
+import demo
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "host", "run.py")
-PWD = "0123456789AB"  # the simulator's default password
+PWD = bp35a1.DEFAULT_PASSWORD
 
 
 class Proc:
@@ -94,13 +96,7 @@ def test_signal_ends_the_session_politely_and_exits_0(tmp_path, sig):
 
 
 def test_config_problems_are_shown_and_waited_on(tmp_path):
-    bad = {
-        "id": "00112233445566778899AABBCCDDEEFF",
-        "password": PWD + "X",  # 13 characters: wrong, and never shown
-        "contract_amperage": "55",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
-    }
+    bad = demo.doc(password=PWD + "X", contract_amperage="55")  # a 13-character password: wrong, never shown
     path = tmp_path / "SmartMeter.json"
     path.write_text(json.dumps(bad))
     p = Proc("--sim", "--config", str(path), "--speed", "0", "--duration", "60", "--no-screen")
@@ -108,7 +104,6 @@ def test_config_problems_are_shown_and_waited_on(tmp_path):
         assert p.wait_for("contract_amperage: expected one of", 30), p.text
         assert p.wait_for("password: expected a string of 12 characters", 5), p.text
         assert p.wait_for("waiting for the file to change", 5)
-        time.sleep(1.0)
         assert p.p.poll() is None, "must wait for a fixed config, not exit"
         fixed = dict(bad, password=PWD, contract_amperage="50")
         path.write_text(json.dumps(fixed, indent=1))  # a different size: the change is seen at once
@@ -117,5 +112,9 @@ def test_config_problems_are_shown_and_waited_on(tmp_path):
         if p.p.poll() is None:
             p.p.kill()
     assert code == 0, p.text
-    assert "session ready" in p.text
+    # it waited for the change and then ran on the fixed file: the problems were shown once, before it
+    waiting = [i for i, line in enumerate(p.lines) if "waiting for the file to change" in line]
+    ready = [i for i, line in enumerate(p.lines) if "session ready" in line]
+    assert len(waiting) == 1 and ready and ready[0] > waiting[0], p.text
+    assert sum("contract_amperage: expected one of" in line for line in p.lines) == 1
     assert PWD + "X" not in p.text and PWD not in p.text

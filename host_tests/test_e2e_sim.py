@@ -1,20 +1,17 @@
 """End to end on the virtual clock: the app, the session, the BP35A1 + meter simulator and a local
 Ambient stand-in over real HTTP. The posted d1-d5 are checked against the simulated meter itself."""
 
-import json
-
-from app import loop as app_mod
-from app import config
+import demo
 import harness
 import pytest
 import run as host_run
-from billing import tariff
+from app import loop as app_mod
 from fake_ambient import FakeAmbient
 
 JST = 9 * 3600
 RBID = harness.bp35a1.DEFAULT_ID
 PWD = harness.bp35a1.DEFAULT_PASSWORD
-WKEY = "0123456789abcdef"
+WKEY = demo.WRITE_KEY
 
 
 def unix(y, m, d, hh=0, mm=0):
@@ -29,16 +26,7 @@ def make_world(start, **meter_kw):
 
 
 def make_app(world, tmp_path, url, **over):
-    doc = {
-        "id": RBID,
-        "password": PWD,
-        "contract_amperage": "40",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
-        "ambient": {"channel_id": "7", "write_key": WKEY, "url": url, "interval": 30},
-    }
-    doc.update(over)
-    cfg = config.load(json.dumps(doc))
+    cfg = demo.config(url, **over)
 
     def post(url, body, timeout_s):
         return host_run.http_post(url, body, 2)  # short: a stalled stand-in must not slow the test
@@ -55,28 +43,8 @@ def make_app(world, tmp_path, url, **over):
 
 
 def run_app(a, world, seconds, stop=None):
-    """Step the app, jumping the virtual clock from event to event."""
-    clk = world.clock
-    end = clk.now_ms + int(seconds * 1000)
-    spins = 0
-    while clk.now_ms < end:
-        world.module.update()
-        ms = a.step()
-        if stop is not None and stop():
-            return True
-        target = clk.now_ms + ms
-        nxt = world.module.next_event_ms()
-        if nxt is not None and nxt < target:
-            target = nxt
-        target = min(target, end)
-        if target <= clk.now_ms:
-            spins += 1
-            if spins < 50:
-                continue
-            target = clk.now_ms + 1
-        spins = 0
-        clk.advance_to(target)
-    return False
+    """Step the app, jumping the virtual clock from event to event (sim/demo.py)."""
+    return demo.run_app(a, world.clock, int(seconds * 1000), world.module, stop)
 
 
 def candidates(meter, created_ms, fn):
@@ -98,8 +66,21 @@ def period_kwh(meter, t, start_unix, reverse=False):
     return ((meter.raw(t, reverse) - meter.raw(start_unix, reverse)) % wrap) * meter.kwh_of(1)
 
 
+def tepco_b_40_yen(kwh):
+    """TEPCO's published 従量電灯B at 40 A, worked in integers (not lib/billing): 1,247.00 yen a month,
+    29.80 yen/kWh up to 120 kWh, 36.40 up to 300, 40.49 beyond; floored to yen. kwh: 2 decimals (d3)."""
+    h = round(kwh * 100)  # hundredths of a kWh
+    energy = min(h, 12000) * 2980 + max(0, min(h, 30000) - 12000) * 3640 + max(0, h - 30000) * 4049
+    return (124700 * 100 + energy) // 10000  # ten-thousandths of a yen -> yen
+
+
+def test_the_tariff_oracle_by_hand():
+    # 100.31 kWh: 1,247.00 + 100.31 x 29.80 (2,989.238) = 4,236.238 -> 4,236
+    # 308.57 kWh: 1,247.00 + 3,576.00 + 6,552.00 + 8.57 x 40.49 (346.9993) = 11,721.9993 -> 11,721
+    assert tepco_b_40_yen(100.31) == 4236 and tepco_b_40_yen(308.57) == 11721 and tepco_b_40_yen(0) == 1247
+
+
 def check_records(records, meter, period_start, reverse=False):
-    tepco = tariff.load("tepco_b")
     assert records
     for rec in records:
         c = rec["created"]
@@ -109,7 +90,7 @@ def check_records(records, meter, period_start, reverse=False):
         assert rec["d1"] in currents, (rec, currents)
         kwhs = candidates(meter, c, lambda t: round(period_kwh(meter, t, period_start), 2))
         assert any(abs(rec["d3"] - k) < 1e-6 for k in kwhs), (rec, kwhs)
-        assert rec["d4"] == tepco.charge(40, rec["d3"])
+        assert rec["d4"] == tepco_b_40_yen(rec["d3"]), rec
         if reverse:
             exports = candidates(meter, c, lambda t: round(period_kwh(meter, t, period_start, True), 2))
             assert any(abs(rec["d5"] - k) < 1e-6 for k in exports), (rec, exports)
@@ -119,7 +100,7 @@ def check_records(records, meter, period_start, reverse=False):
 
 @pytest.fixture
 def ambient_server():
-    fake = FakeAmbient(write_keys={"7": WKEY}, enforce_limits=True)
+    fake = FakeAmbient(write_keys={demo.CHANNEL: WKEY}, enforce_limits=True)
     fake.start()
     yield fake
     fake.stop()
@@ -133,7 +114,7 @@ def test_import_across_a_month_boundary(tmp_path, ambient_server):
     run_app(a, world, 900)
     recs = ambient_server.records
     assert len(recs) >= 25, len(recs)
-    assert all(r["channel"] == "7" and r["via"] in ("data", "dataarray") for r in recs)
+    assert all(r["channel"] == demo.CHANNEL and r["via"] in ("data", "dataarray") for r in recs)
     check_records(recs, world.meter, unix(2026, 11, 22))
     assert all(r["d2"] > 0 for r in recs)
     assert recs[-1]["d3"] > 100  # eleven days of a household's consumption
@@ -221,14 +202,7 @@ def test_app_keeps_the_screen_and_buttons_alive_while_scanning(tmp_path, ambient
     fb = canvas.Canvas(160, 80)
     a.fb = fb
     screens_seen = set()
-    orig = a.fill_view
-
-    def spy(now=None):
-        v = orig(now)
-        screens_seen.add(a.screen_name())
-        return v
-
-    a.fill_view = spy
+    a._show = lambda: screens_seen.add(a.screen_name())  # called after each redraw
     run_app(a, world, 60)
     assert "connecting" in screens_seen and "today" in screens_seen and "diagnostics" in screens_seen
     assert a.draws > 20, "the screen is redrawn during the scan"

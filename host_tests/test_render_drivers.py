@@ -1,10 +1,14 @@
-"""The panel driver on real MicroPython (framebuf + fake SPI and pins), the buttons on CPython.
+"""The panel driver and board set-up on real MicroPython (framebuf + fake SPI, I2C and pins), the buttons
+on CPython.
 
 firmware/st77xx.py needs only framebuf, time and pin/SPI objects, so it runs in
 the MicroPython webassembly build with stand-ins that record every SPI byte:
 the test decodes the command stream (init, MADCTL, window with offsets for both
 orientations) and checks that the RGB565 pixel data equals the palette colours
-of the frame buffer, and that show() allocates nothing.
+of the frame buffer, and that show() allocates nothing. firmware/board.py runs
+there too with a stand-in `machine`: GPIO4 first, the AXP192 looked for and set
+up (charger), the orientation of each board, and the safe display and the
+"board: ..." problem when the name is missing.
 """
 
 import json
@@ -61,7 +65,7 @@ def allocated(f):
 levels = []
 out = {}
 for name, w, h, init, orient in (
-    ("st7735s", 160, 80, st77xx.ST7735S_INIT, ((0x68, 1, 26), (0xA8, 1, 26))),
+    ("st7735s", 160, 80, st77xx.ST7735S_INIT, ((0xA8, 1, 26), (0x68, 1, 26))),
     ("st7789", 240, 135, st77xx.ST7789_INIT, ((0x68, 40, 53), (0xA8, 40, 52))),
 ):
     del log[:]
@@ -152,7 +156,7 @@ def _check_panel(result, w, h, offsets, madctl):
 
 
 def test_st7735s_sends_the_frame_with_the_landscape_offsets(mp_drivers):
-    _check_panel(mp_drivers["st7735s"], 160, 80, ((1, 26), (1, 26)), [0x68, 0xA8])
+    _check_panel(mp_drivers["st7735s"], 160, 80, ((1, 26), (1, 26)), [0xA8, 0x68])
 
 
 def test_st7789_offsets_change_with_the_flip(mp_drivers):
@@ -212,3 +216,185 @@ def test_buttons_debounce_and_report_short_and_long_presses():
     a.level = 1
     events += run(100)
     assert events == ["a"]
+
+
+# --- board.setup() on MicroPython with a stand-in machine --------------------------------------------
+
+MACHINE_STUB = r"""
+LOG = []
+AXP = [True]
+NAMES = {5: "cs", 12: "rst", 14: "dc", 18: "rst", 23: "dc"}
+
+
+def reset(axp):
+    del LOG[:]
+    AXP[0] = axp
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+
+    def __init__(self, n, mode=None, value=None):
+        self.name = NAMES.get(n, "gpio%d" % n)
+        LOG.append(("pin", n, mode, value))
+
+    def __call__(self, v=None):
+        if v is not None:
+            LOG.append((self.name, v))
+
+    def value(self, v=None):
+        return 1
+
+
+class I2C:
+    def __init__(self, *a, **k):
+        LOG.append(("i2c", 0))
+
+    def readfrom_mem(self, addr, reg, n):
+        if addr != 0x34 or not AXP[0]:
+            raise OSError(19)
+        return bytes([3 if reg == 3 else 0] * n)
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        buf[:] = self.readfrom_mem(addr, reg, len(buf))
+
+    def writeto_mem(self, addr, reg, buf):
+        if addr != 0x34 or not AXP[0]:
+            raise OSError(19)
+        LOG.append(("i2cw", reg, bytes(buf)[0]))
+
+
+class SPI:
+    def __init__(self, *a, **k):
+        pass
+
+    def write(self, b):
+        LOG.append(("spi", bytes(b)[:64].hex()))
+
+
+class PWM:
+    def __init__(self, pin, freq=0, duty_u16=0):
+        LOG.append(("pwm", duty_u16))
+
+    def duty_u16(self, v):
+        LOG.append(("pwm", v))
+"""
+
+BOARD_SCRIPT = r"""
+import json, sys
+import machine
+
+out = {}
+for case, axp, name, flip in (
+    ("stickc", True, "m5stickc", False),
+    ("stickc_flip", True, "m5stickc", True),
+    ("plus", True, "m5stickc_plus", False),
+    ("plus_flip", True, "m5stickc_plus", True),
+    ("plus2", False, "m5stickc_plus2", False),
+    ("missing", True, None, False),
+    ("missing_plus2", False, None, False),
+    ("plus2_named_stickc", False, "m5stickc", False),
+):
+    machine.reset(axp)
+    import board
+    b = board.setup(name, clock=lambda: 0, flip=flip, palette=(0xFFFFFF,) * 16)
+    out[case] = {"log": machine.LOG[:], "problem": b.problem, "name": b.name,
+                 "size": [b.display.width, b.display.height], "axp": b.axp is not None}
+    del sys.modules["board"]
+with open("/out/board.json", "w") as f:
+    json.dump(out, f)
+"""
+
+# M5GFX (src/M5GFX.cpp, lgfx Panel_LCD): the StickC's panel has offset_rotation 2, the Plus's 0; rotation r
+# uses madctl_table[(r + offset_rotation) & 3]: 1 -> MV|MX (0x60), 3 -> MV|MY (0xA0); BGR adds 0x08.
+M5_ROTATION = {1: 0x68, 3: 0xA8}
+M5_OFFSET_ROTATION = {"stickc": 2, "plus": 0}
+
+
+def m5_madctl(board, rotation):
+    return M5_ROTATION[(rotation + M5_OFFSET_ROTATION[board]) & 3]
+
+
+@pytest.fixture(scope="module")
+def mp_board(tmp_path_factory):
+    if not os.path.isdir(MPWASM) or not shutil.which("node"):
+        pytest.skip("MicroPython webassembly build not installed (make mpwasm)")
+    tmp = tmp_path_factory.mktemp("mpboard")
+    (tmp / "stub").mkdir()
+    (tmp / "stub" / "machine.py").write_text(MACHINE_STUB)
+    script = tmp / "board_setup.py"
+    script.write_text(BOARD_SCRIPT)
+    cmd = ["node", "tools/mpwasm/run.mjs", "--dir", "lib:/lib", "--dir", "firmware:/fw", "--dir"]
+    cmd += [str(tmp / "stub") + ":/stub", "--path", "/fw", "--path", "/stub"]
+    cmd += ["--export-out", str(tmp / "out"), str(script)]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(tmp / "out" / "board.json") as f:
+        return json.load(f)
+
+
+def _board_tx(log):
+    """_transactions of a board log (pin creations and I2C writes left out)."""
+    return _transactions([e for e in log if len(e) == 2])
+
+
+def _window(tx):
+    """(x0, x1, y0, y1) of the last CASET/RASET."""
+    ca = [d for c, d in tx if c == 0x2A][-1]
+    ra = [d for c, d in tx if c == 0x2B][-1]
+    return (ca[0] << 8 | ca[1], ca[2] << 8 | ca[3], ra[0] << 8 | ra[1], ra[2] << 8 | ra[3])
+
+
+def test_gpio4_goes_high_before_anything_else(mp_board):
+    for case in mp_board.values():
+        assert case["log"][0] == ["pin", 4, 3, 1]
+
+
+@pytest.mark.parametrize("board, name", [("stickc", "m5stickc"), ("plus", "m5stickc_plus")])
+def test_flip_turns_both_boards_the_same_way(mp_board, board, name):
+    """Fix 8: unflipped is M5's rotation 1 on both boards, flipped is rotation 3."""
+    for case, rotation in ((board, 1), (board + "_flip", 3)):
+        result = mp_board[case]
+        assert result["name"] == name and result["problem"] is None
+        madctls = [d[0] for c, d in _board_tx(result["log"]) if c == 0x36]
+        assert madctls[-1] == m5_madctl(board, rotation), (case, [hex(m) for m in madctls])
+    w, h = (160, 80) if board == "stickc" else (240, 135)
+    x0, x1, y0, y1 = _window(_board_tx(mp_board[board]["log"]))
+    assert (x1 - x0 + 1, y1 - y0 + 1) == (w, h)
+
+
+@pytest.mark.parametrize("case", ["stickc", "plus"])
+def test_axp192_charger_set_like_m5unified(mp_board, case):
+    """Fix 6: reg 0x33 = 0xC0 (charge on, 4.2 V, 100 mA), reg 0x30 = 0x80 (M5Unified, StickC/Plus)."""
+    writes = [(reg, v) for what, *rest in mp_board[case]["log"] if what == "i2cw" for reg, v in [rest]]
+    assert (0x33, 0xC0) in writes and (0x30, 0x80) in writes
+
+
+def test_plus2_uses_no_axp192(mp_board):
+    result = mp_board["plus2"]
+    assert result["problem"] is None and not result["axp"] and result["size"] == [240, 135]
+    assert not [e for e in result["log"] if e[0] == "i2cw"]
+    assert ["pwm", 65535] in result["log"]
+
+
+def test_missing_board_with_an_axp192_gets_the_window_both_panels_show(mp_board):
+    """Fix 4: no guess between the StickC's ST7735S and the Plus's ST7789: only commands both take, and
+    a window inside what both show (StickC x 1-160, y 26-105; Plus x 40-279, y 53-187 in RAM)."""
+    result = mp_board["missing"]
+    assert result["name"] is None and result["problem"].startswith("board: missing")
+    tx = _board_tx(result["log"])
+    assert {c for c, _ in tx} <= {0x01, 0x11, 0x3A, 0x21, 0x13, 0x29, 0x36, 0x2A, 0x2B, 0x2C}
+    x0, x1, y0, y1 = _window(tx)
+    assert 40 <= x0 <= x1 <= 160 and 53 <= y0 <= y1 <= 105
+    assert (x1 - x0 + 1, y1 - y0 + 1) == tuple(result["size"])
+    assert [d[0] for c, d in tx if c == 0x36] == [0x68, 0x68]
+
+
+@pytest.mark.parametrize("case", ["missing_plus2", "plus2_named_stickc"])
+def test_no_axp192_means_the_plus2_panel_and_a_board_problem(mp_board, case):
+    result = mp_board[case]
+    assert result["name"] is None and result["problem"].startswith("board: ")
+    assert result["size"] == [240, 135] and not result["axp"]
+    assert 0xB2 in {c for c, _ in _board_tx(result["log"])}  # the ST7789 init (PORCTRL)
+    assert not [e for e in result["log"] if e[0] == "i2cw"], "no AXP192 write: nothing answers"

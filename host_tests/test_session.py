@@ -1,11 +1,11 @@
 """Session driver against the simulator: start-up, boots, dialects, readings, baseline, history."""
 
 import bp35a1
-from meter import echonet
 import pytest
 import session
-from session import join
 import test_session_util as util
+from meter import echonet
+from session import join
 
 ID = util.ID
 PASSWORD = util.PASSWORD
@@ -27,9 +27,18 @@ def test_cold_boot_scans_joins_and_reads_the_meter(make_rig):
     assert rig.module.stats["flash_writes"] == 1  # the module shipped binary: WOPT 01 once
     assert s.info["channel"] == "2F" and s.info["pan_id"] == "A0E6" and s.info["version"] == "1.2.10"
     assert s.info["addr"] == bp35a1.METER_MAC and s.info["hex"] is True
-    # start-up order: echo off first, credentials before the scan
+    # start-up order: echo off first, an old session ended, credentials before the scan
     cmds = [line.split(b" ")[0] for line in rig.module.lines]
-    assert cmds[:7] == [b"SKSREG", b"SKVER", b"ROPT", b"WOPT", b"SKSETPWD", b"SKSETRBID", b"SKSCAN"]
+    assert cmds[:8] == [
+        b"SKSREG",
+        b"SKTERM",
+        b"SKVER",
+        b"ROPT",
+        b"WOPT",
+        b"SKSETPWD",
+        b"SKSETRBID",
+        b"SKSCAN",
+    ]
     assert rig.commands(b"SKSETPWD") == [b"SKSETPWD C " + PASSWORD.encode()]
     assert "INFO set password (12 chars)" in rig.lines
     assert "INFO set B-route ID (32 chars)" in rig.lines
@@ -279,7 +288,7 @@ def test_today_history_on_request_at_most_every_30_min(make_rig):
     rig = make_rig()
     s = rig.session
     rig.first_reading()
-    rig.run(20000)
+    rig.run(10 * 60 * 1000)  # 10:10: ten minutes into the half hour from 10:00
     s.request_today()
     rig.until(lambda: s.today is not None, 30000)
     y, m, d, usage = s.today
@@ -287,7 +296,9 @@ def test_today_history_on_request_at_most_every_30_min(make_rig):
     h = rig.meter.history(0, rig.meter.start_unix + rig.clock.now_ms / 1000)
     for i in range(20):
         assert usage[i] == round((h[i + 1] - h[i]) * 100)  # Wh (unit 0.1 kWh)
-    assert usage[20] is not None and usage[20] >= 0  # 10:00 - now: from the latest reading
+    # 10:00 - now: from the latest reading's count, in 0.1 kWh = 100 Wh steps
+    assert usage[20] == (s.reading.cumulative_raw - h[20]) * 100, (usage[20], s.reading.cumulative_raw, h[20])
+    assert usage[20] > 0  # a household uses something in ten minutes
     assert usage[21:] == [None] * 27
     assert rig.sent(SETC)[-1][3] == b"\xe5"
     n = rig.count(GET, 0xE2)

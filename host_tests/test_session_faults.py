@@ -4,8 +4,8 @@ import bp35a1
 import harness
 import pytest
 import session
-from session import join
 import test_session_util as util
+from session import join
 
 ID = util.ID
 PASSWORD = util.PASSWORD
@@ -139,28 +139,47 @@ def test_one_in_three_answers_dropped_for_an_hour(make_rig):
     assert s.state == "ready" and s.period_kwh is not None
 
 
-def test_silent_meter_rejoins_then_rescans_and_recovers(make_rig):
+def test_silent_meter_keeps_the_session_asks_slower_and_pings(make_rig):
     rig = make_rig()
     s = rig.session
     rig.first_reading()
     rig.run(20000)
-    rig.faults.drop_prob = 1.0  # the meter stops answering ...
-    took = rig.until(lambda: s.counters["rejoins"] == 1, 60000)
-    assert 20000 <= took <= 31000  # 4 tries 5 s apart, after the next refresh was due
-    rig.faults.drop_prob = 0.0  # ... and answers again after the rejoin
-    rig.run(MIN)
+    rig.faults.drop_prob = 1.0  # the meter stops answering; the module keeps the session
+    t0 = rig.clock.now_ms
+    rig.run(10 * MIN)
+    reads = [q[0] for q in rig.module.requests if q[0] >= t0 and q[2] == GET]
+    gaps = [b - a for a, b in zip(reads, reads[1:], strict=False)]
+    # 4 tries 5 s apart, then send to send 10 s, 20 s, 40 s and every 60 s
+    assert gaps[:7] == [5000, 5000, 5000, 10000, 20000, 40000, 60000]
+    assert set(gaps[7:]) == {60000}
+    assert s.state == "quiet" and s.status == "Meter not answering" and s.error == "Meter not answering"
+    assert 2 <= rig.module.stats["pings"] <= 3  # when it went quiet, then every 5 min
+    assert s.counters["rejoins"] == s.counters["rescans"] == 0 and rig.module.stats["joins"] == 1
+    rig.faults.drop_prob = 0.0  # answers again: within the 60 s pace
+    took = rig.next_reading(70000)
+    assert took <= 60000 + 1200
+    assert s.state == "ready" and s.status == "Connected" and s.error is None
+    rig.expect_model()
+
+
+def test_meter_out_of_reach_without_epong_is_joined_again(make_rig):
+    rig = make_rig()
+    s = rig.session
+    rig.first_reading()
+    rig.run(20000)
+    rig.module.away(MIN)  # out of reach: no answer, no EPONG
+    took = rig.until(lambda: s.counters["rejoins"] == 1, MIN)
+    assert 29000 <= took <= 41000  # the next reading, 4 tries 5 s apart, SKPING, 10 s without EPONG
+    assert rig.commands(b"SKPING") and rig.commands(b"SKTERM")
+    rig.until(lambda: s.state == "ready", 5 * MIN)
+    rig.next_reading()
+    rig.expect_model()
+    rig.module.away(MIN)  # the meter answered in between: a rejoin again, no rescan
+    rig.until(lambda: s.counters["rejoins"] == 2, MIN)
+    rig.until(lambda: s.state == "ready", 5 * MIN)
+    rig.next_reading()
     assert s.counters["rescans"] == 0 and rig.module.stats["scans"] == [4]
-    assert rig.module.stats["joins"] == 2
-    rig.next_reading()
-    rig.expect_model()
-    rig.faults.drop_prob = 1.0  # silent again, and the rejoin does not help: rescan
-    rig.until(lambda: s.counters["rescans"] == 1, 2 * MIN)
-    assert s.counters["rejoins"] == 2 and len(rig.module.stats["scans"]) == 1
-    rig.until(lambda: len(rig.module.stats["scans"]) == 2, MIN)
-    rig.faults.drop_prob = 0.0
-    rig.next_reading()
-    rig.expect_model()
-    assert s.state == "ready" and s is rig.sessions[0]  # recovered without a reboot
+    assert s is rig.sessions[0]  # recovered without a reboot
 
 
 def test_delayed_answers_within_the_deadline(make_rig):
@@ -375,12 +394,13 @@ def test_send_failures_event_21_01_retry_soon_then_rejoin(make_rig):
 
     harness.run(s, rig.module, rig.clock.now_ms + 30000, lambda: s.counters["rejoins"] == 1, watch)
     assert s.counters["rejoins"] == 1
-    assert rig.module.stats["failed_sends"] - failed == 4 and s.counters["send_failures"] == 4
-    assert s.counters["timeouts"] == 4 and s.counters["retries"] == 3
-    times = [t for t, _ in sends[-4:]]
+    # 4 tries, then one more at the slower pace while SKPING waits 10 s for an EPONG that never comes
+    assert rig.module.stats["failed_sends"] - failed == 5 and s.counters["send_failures"] == 5
+    assert s.counters["timeouts"] == 5 and s.counters["retries"] == 3
+    assert rig.module.stats["pings"] == 1
+    times = [t for t, _ in sends[-5:]]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert len(gaps) == 3 and all(
-        2000 <= g <= 2100 for g in gaps
-    )  # 2 s after EVENT 21 01, not the 5 s deadline
+    assert len(gaps) == 4 and all(2000 <= g <= 2100 for g in gaps[:3])  # 2 s after EVENT 21 01, not 5 s
+    assert 7000 <= gaps[3] <= 7100  # 10 s from the 4th try's send (its deadline moved to 2 s)
     rig.next_reading()  # SKJOIN lifted the limit in the module
     rig.expect_model()

@@ -362,3 +362,97 @@ def test_pty_bridge_talks_to_pyserial():
     finally:
         p.terminate()
         assert p.wait(5) == 0
+
+
+# ---- an old session in the module, a quiet or unreachable meter ----------------
+def test_skjoin_is_refused_while_a_session_is_open_until_skterm_or_skreset():
+    mod = make()
+    mod.binary = False
+    join(mod)
+    ip = mod.meter_ip.encode()
+    assert cmd(mod, b"SKJOIN " + ip) == [b"FAIL ER10"]
+    assert mod.stats["refused_joins"] == 1
+    assert cmd(mod, b"SKTERM", 10) == [b"OK"]
+    assert cmd(mod, b"SKJOIN " + ip) == [b"FAIL ER10"]  # still closing until EVENT 27
+    assert pump(mod, 700)[0].startswith(b"EVENT 27 ")
+    assert cmd(mod, b"SKTERM") == [b"FAIL ER10"]  # nothing left to end
+    assert cmd(mod, b"SKJOIN " + ip, 10)[0] == b"OK"
+    assert any(x.startswith(b"EVENT 25") for x in pump(mod, 6000))
+    assert cmd(mod, b"SKRESET") == [b"OK"] and mod.session is None and mod.stats["resets"] == 1
+    lax = make(refuse_join=False)  # the earlier simulator: a join replaces the session
+    lax.binary = False
+    join(lax)
+    assert cmd(lax, b"SKJOIN " + lax.meter_ip.encode(), 10)[0] == b"OK"
+
+
+def test_joined_before_and_joining_before_at_start_up():
+    mod = make()
+    mod.joined_before()
+    assert cmd(mod, b"SKVER") == [b"EVER 1.2.10", b"OK"]  # echo already off
+    sendto(mod, get_frame(5, [0xE7]))  # the session works without any set-up
+    assert len(erxudp_frames(pump(mod, 1200))) == 1
+    assert cmd(mod, b"SKJOIN " + mod.meter_ip.encode()) == [b"FAIL ER10"]
+    mod = make()
+    mod.joining_before()
+    assert cmd(mod, b"SKTERM") == [b"FAIL ER10"]  # a join in progress is no session to end
+    assert cmd(mod, b"SKJOIN " + mod.meter_ip.encode()) == [b"FAIL ER10"]
+    cmd(mod, b"SKRESET")
+    setup(mod)  # echo came back on with the reset
+    cmd(mod, b"SKSREG S2 2F")
+    cmd(mod, b"SKSREG S3 A0E6")
+    assert cmd(mod, b"SKJOIN " + mod.meter_ip.encode(), 10)[0] == b"OK"
+
+
+def test_silence_keeps_the_session_and_pings_away_does_not():
+    mod = make()
+    mod.binary = False
+    join(mod)
+    pump(mod, 2000)
+    ip = mod.meter_ip.encode()
+    mod.silence(5000)
+    sendto(mod, get_frame(1, [0xE7]))
+    assert erxudp_frames(pump(mod, 1500)) == []  # no answer ...
+    assert cmd(mod, b"SKPING " + ip, 400) == [b"OK", b"EPONG " + ip]  # ... but the meter is there
+    pump(mod, 4000)
+    sendto(mod, get_frame(2, [0xE7]))
+    assert len(erxudp_frames(pump(mod, 1500))) == 1  # answers again after 5 s
+    mod.away(20000)
+    assert cmd(mod, b"SKPING " + ip, 1000) == [b"OK"]  # no EPONG
+    assert cmd(mod, b"SKTERM", 10) == [b"OK"]
+    assert pump(mod, 5100)[-1].startswith(b"EVENT 28 ")  # the meter never confirmed
+    setup(mod)
+    cmd(mod, b"SKJOIN " + ip, 10)
+    lines = pump(mod, 13000)
+    assert any(x.startswith(b"EVENT 24") for x in lines)  # out of reach: the join fails
+
+
+def test_expire_each_request_and_drop_epcs():
+    mod = make()
+    mod.binary = False
+    join(mod)
+    pump(mod, 2000)
+    mod.faults.expire_each_request = True
+    sendto(mod, get_frame(1, [0xE7]))
+    lines = pump(mod, 4000)
+    assert any(x.startswith(b"EVENT 29") for x in lines) and lines[-1].startswith(b"EVENT 25")
+    assert erxudp_frames(lines) == [] and mod.stats["reauths"] == 1
+    mod.faults.expire_each_request = False
+    mod.faults.drop_epcs = (0xE2,)
+    sendto(mod, get_frame(2, [0xE2]))
+    sendto(mod, get_frame(3, [0xE7]))
+    frames = erxudp_frames(pump(mod, 1500))
+    assert [f[3] for f in frames] == [3]  # only the E2 answer is lost
+
+
+def test_a_module_without_ropt_stays_binary():
+    mod = make(ropt=False)
+    cmd(mod, b"SKSREG SFE 0")
+    assert cmd(mod, b"ROPT") == [b"FAIL ER04"] and cmd(mod, b"WOPT 01") == [b"FAIL ER04"]
+    join(mod)
+    sendto(mod, get_frame(0x0D0A, [0xE7]))
+    out = mod.uart.read() or b""
+    mod.clock.advance(1200)
+    out += mod.uart.read() or b""
+    i = out.find(b"ERXUDP")
+    assert i >= 0 and out[i:].split(b" ", 8)[7] == b"0012"  # raw bytes follow the length
+    assert b"\x0d\x0a\x02\x88\x01" in out[i:]  # the TID 0D0A: a CR LF inside the data

@@ -59,9 +59,10 @@ def test_third_tier_regression_tokyo_gas_1():
     t = tariff.load("tokyo_gas_1")
     # Correct: 1247 + 140*34.18 + 210*34.39 + 50*36.92=1846 -> 15100.10
     assert t.charge(40, 400) == 15100
-    # The earlier monitor's bug (rate2 x 350 and rate3 x (kWh - 140 - 350)) would give
-    # 1247 + 4785.20 + 350*34.39 + (400 - 490)*36.92 = 14745.90: a bill that drops past 350 kWh.
-    assert t.charge(40, 400) != 14745
+    # The earlier monitor's bug (rate2 x 350 and rate3 x (kWh - 140 - 350)) gave a bill that drops past
+    # 350 kWh (14745.90 at 400). The bill rises by the third rate there: 350 kWh = 1247 + 4785.20
+    # + 210*34.39 (7221.90) = 13254.10 -> 13254; 351 kWh adds 36.92 -> 13291.02 -> 13291.
+    assert t.charge(40, 350) == 13254 and t.charge(40, 351) == 13291
     assert t.charge(40, 350.1) >= t.charge(40, 350)
 
 
@@ -270,3 +271,75 @@ def test_firmware_example_plugin():
     finally:
         sys.path.remove(fw)
         sys.modules.pop("tariff_custom_example", None)
+
+
+# ---- Tariff.bill() against a reference written from docs/tariffs.md with exact fractions ----
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _cents(lo, hi):
+    return st.integers(lo, hi).map(lambda c: c / 100)
+
+
+def _ref_bill(spec, amps, sy, sm, wh):
+    """The documented rules, independently: whole kWh half up; floor(basic + energy + fuel); floor(levy)."""
+    k = (wh[0] + wh[1] + 500) // 1000
+    k0 = min((wh[0] + 500) // 1000, k)
+    total = Fraction(str(spec["basic"][str(amps)]))
+    low = 0
+    for upper, rate in spec["tiers"]:
+        top = k if upper is None else min(k, upper)
+        if top > low:
+            total += Fraction(str(rate)) * (top - low)
+        if upper is None or k <= upper:
+            break
+        low = upper
+    bm = sy * 12 + sm  # month index of the bill month (the month after the start)
+
+    def figure(table, key):
+        best = None
+        for ym, yen in table.items():
+            y, m = int(ym[:4]), int(ym[5:])
+            if y * 12 + m - 1 <= key and (best is None or y * 12 + m - 1 > best[0]):
+                best = (y * 12 + m - 1, yen)
+        return Fraction(str(best[1])) if best else 0
+
+    adj = spec.get("adjustments", {})
+    fuel = adj.get("fuel", {})
+    if adj.get("fuel_by") == "use":
+        total += figure(fuel, bm - 1) * k0 + figure(fuel, bm) * (k - k0)
+    else:
+        total += figure(fuel, bm) * k
+    yen = max(0, int(total // 1))
+    return yen + int(figure(adj.get("levy", {}), bm) * k // 1)
+
+
+_months = st.sampled_from(["2026-%02d" % m for m in range(1, 13)] + ["2027-01", "2027-02"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    basic=_cents(0, 200000),
+    r1=_cents(0, 5000),
+    r2=_cents(0, 5000),
+    r3=_cents(0, 5000),
+    limits=st.tuples(st.integers(1, 400), st.integers(1, 400)),
+    fuel=st.dictionaries(_months, _cents(-1500, 1500), max_size=4),
+    levy=st.dictionaries(_months, _cents(0, 600), max_size=2),
+    by=st.sampled_from(["bill", "use"]),
+    sm=st.integers(1, 12),
+    wh=st.tuples(st.integers(0, 900000), st.integers(0, 900000)),
+)
+def test_bill_matches_the_documented_rules(basic, r1, r2, r3, limits, fuel, levy, by, sm, wh):
+    a, b = sorted(limits)
+    tiers = [[a, r1], [None, r3]] if a == b else [[a, r1], [b, r2], [None, r3]]
+    spec = {
+        "basic": {"30": basic},
+        "tiers": tiers,
+        "adjustments": {"fuel": fuel, "levy": levy, "fuel_by": by},
+    }
+    t = tariff.load(tariff=spec)
+    assert t.bill(30, 2026, sm, list(wh))[0] == _ref_bill(spec, 30, 2026, sm, wh)

@@ -12,8 +12,13 @@ no SIDE; "bp35c0" (BP35C0/C2, RL7023 DSS) takes the SIDE argument in
 SKSCAN/SKSENDTO and prints SIDE in EVENT, EPANDESC and ERXUDP.
 
 Faults (module.faults, see Faults) and triggers (expire_session,
-peer_terminate, tx_limit, power_cycle) inject what goes wrong on a real
-B-route. stats counts what happened (flash writes, scans, requests ...).
+peer_terminate, tx_limit, power_cycle, silence, away, joined_before) inject
+what goes wrong on a real B-route. stats counts what happened (flash
+writes, scans, requests ...).
+
+Like a real module, it refuses SKJOIN with FAIL ER10 while it holds a PANA
+session (refuse_join=False lets a join replace it), SKTERM answers FAIL ER10
+when there is none, and SKRESET drops it.
 """
 
 import binascii
@@ -47,6 +52,11 @@ def _in(window, now):
     return window is None or window[0] <= now < window[1]
 
 
+def _on(window, now):
+    """True inside window (start_ms, end_ms); None = never."""
+    return window is not None and window[0] <= now < window[1]
+
+
 class Faults:
     """Fault-injection switches; windows are (start_ms, end_ms) of clock.now_ms, None = always."""
 
@@ -64,6 +74,11 @@ class Faults:
         self.wopt_fail = False  # WOPT answers FAIL ER10 (the module stays binary)
         self.reauth_fail = False  # re-authentication after EVENT 29 ends with EVENT 24
         self.lifetime_ms = None  # PANA session lifetime: EVENT 29 this long after each join
+        self.expire_each_request = False  # every request ends the session's lifetime (EVENT 29, no answer)
+        self.drop_epcs = ()  # answers to requests asking for any of these EPCs are lost
+        # windows below: None = never
+        self.silent = None  # type: tuple | None  # no ECHONET answer or push (pings still answer)
+        self.away = None  # type: tuple | None  # out of reach: no answer, no EPONG, joins fail, SKTERM -> EVENT 28
 
 
 class SimUart:
@@ -116,12 +131,16 @@ class Module:
         rssi=False,
         push_esv=0x73,
         lqi=0x84,
+        ropt=None,
+        refuse_join=True,
     ):
         self.clock = clock
         self.meter = meter
         self.dialect = dialect
         self.dss = dialect in ("bp35c0", "bp35c2", "rl7023dss")
-        self.has_ropt = dialect != "rl7023"
+        # ropt=False: a module without ROPT/WOPT (FAIL ER04)
+        self.has_ropt = (dialect != "rl7023") if ropt is None else ropt
+        self.refuse_join = refuse_join
         # BP35A1 ships in binary mode; RL7023 IPS is hex only
         self.binary = (dialect != "rl7023") if binary is None else binary
         self.rbid = rbid
@@ -154,6 +173,10 @@ class Module:
             "pushes": 0,
             "reauths": 0,
             "failed_sends": 0,
+            "refused_joins": 0,
+            "terms": 0,
+            "resets": 0,
+            "pings": 0,
         }
         self.requests = []  # recent ECHONET requests: (now_ms, tid, esv, epcs bytes, meter time s)
         self.esv_counts = {}  # ESV -> requests received with it
@@ -395,6 +418,7 @@ class Module:
         self._ok(delay=3)
 
     def _cmd_SKRESET(self, args):
+        self.stats["resets"] += 1
         self._reset()
         self._ok()
 
@@ -474,6 +498,7 @@ class Module:
         self._ok()
         total = scan_ms(dur)
         found = self.rbid_set == self.rbid and dur >= self.scan_min_duration
+        found = found and not _on(self.faults.away, self._t)
         if self.faults.scan_misses > 0:
             self.faults.scan_misses -= 1
             found = False
@@ -504,6 +529,9 @@ class Module:
             return self._fail("ER05")
         if self.scanning:
             return self._fail("ER10")
+        if self.session is not None and self.refuse_join:
+            self.stats["refused_joins"] += 1
+            return self._fail("ER10")  # a PANA session is open (or closing): SKTERM it first
         ip = args[0].decode().upper()
         self._ok()
         self.stats["joins"] += 1
@@ -512,6 +540,7 @@ class Module:
         self.session = "joining"
         self.tx_limited = False
         reach = ip == self.meter_ip and self.regs["S2"] == self.channel and self.regs["S3"] == self.pan_id
+        reach = reach and not _on(self.faults.away, self._t)
         ok = reach and self.rbid_set == self.rbid and self.pwd_set == self.password
         if self.faults.join_failures > 0:
             self.faults.join_failures -= 1
@@ -573,7 +602,7 @@ class Module:
                 raise ValueError
         except (ValueError, IndexError, UnicodeError):
             return self._fail("ER06")
-        if self.scanning or self.session is None or self.session == "joining":
+        if self.scanning or self.session in (None, "joining", "closing"):
             return self._fail("ER10")
         if self.session == "reauth" or self.tx_limited:
             self.stats["failed_sends"] += 1
@@ -601,6 +630,12 @@ class Module:
         if answer is None:
             return
         f = self.faults
+        if f.expire_each_request and ip == self.meter_ip:
+            self._at(40, self._expire)
+            return
+        if _on(f.silent, self._t) or _on(f.away, self._t) or (len(data) > 12 and data[12] in f.drop_epcs):
+            self.stats["dropped"] += 1
+            return
         self._answers += 1
         if _in(f.drop_window, self._t) and (
             (f.drop_every and self._answers % f.drop_every == 0)
@@ -622,18 +657,30 @@ class Module:
     def _cmd_SKTERM(self, args):
         if self.session not in ("up", "reauth"):
             return self._fail("ER10")
+        self.stats["terms"] += 1
         self._ok()
         self._join_id += 1
-        self.session = None
-        self._event(0x27, delay=600)
+        self.session = "closing"  # until EVENT 27/28: SKJOIN is still refused
+        if _on(self.faults.away, self._t):
+            self._at(5000, self._term_end, (self._join_id, 0x28))  # the meter never confirms
+        else:
+            self._at(600, self._term_end, (self._join_id, 0x27))
+
+    def _term_end(self, arg):
+        jid, num = arg
+        if jid == self._join_id and self.session == "closing":
+            self.session = None
+            self._event(num)
 
     def _cmd_SKPING(self, args):
         if len(args) != 1:
             return self._fail("ER05")
         if self.session != "up":
             return self._fail("ER10")
+        self.stats["pings"] += 1
         self._ok()
-        self._say(300, "EPONG " + args[0].decode())
+        if not self.tx_limited and not _on(self.faults.away, self._t):
+            self._say(300, "EPONG " + args[0].decode())
 
     def _erxudp(self, data, port=ECHONET_PORT, secured=1, dest=None):
         """An ERXUDP line (bytes, CRLF) from the meter in the current output mode."""
@@ -664,7 +711,8 @@ class Module:
         self._timers.insert(i, item)
 
     def _push(self, _):
-        if self.session == "up" and not self.tx_limited:
+        quiet = _on(self.faults.silent, self._t) or _on(self.faults.away, self._t)
+        if self.session == "up" and not self.tx_limited and not quiet:
             self.stats["pushes"] += 1
             self._tid = (self._tid + 1) & 0xFFFF
             frame = self.meter.push(self.meter_time(), self._tid, self.push_esv)
@@ -674,6 +722,9 @@ class Module:
     def expire_session(self):
         """EVENT 29 (PANA lifetime over), then the module's own re-authentication."""
         self._t = self.clock.now_ms
+        self._expire()
+
+    def _expire(self, _=None):
         if self.session != "up":
             return
         self.session = "reauth"
@@ -702,6 +753,36 @@ class Module:
         self.session = None
         self._event(0x26)
         self._event(0x27, delay=500)
+
+    def silence(self, ms):
+        """From now on for ms the meter answers no ECHONET request (the module keeps its session)."""
+        self.faults.silent = (self.clock.now_ms, self.clock.now_ms + ms)
+
+    def away(self, ms):
+        """From now on for ms the meter is out of radio reach (no answers, pings or joins)."""
+        self.faults.away = (self.clock.now_ms, self.clock.now_ms + ms)
+
+    def joined_before(self):
+        """The state an earlier run left (the HAT kept power across an ESP32 reset): echo off,
+        credentials, channel and PAN ID set, ERXUDP in hex (WOPT 01 done), a PANA session up."""
+        self._t = self.clock.now_ms
+        self._reset()
+        self.echo = False
+        self.regs["SFE"] = 0
+        self.regs["S2"] = self.channel
+        self.regs["S3"] = self.pan_id
+        self.rbid_set = self.rbid
+        self.pwd_set = self.password
+        self.binary = False
+        self._join_id += 1
+        self.session = "up"
+        self._arm_lifetime()
+
+    def joining_before(self):
+        """An earlier run left the module in a join that never ends (SKTERM: FAIL ER10, SKJOIN:
+        FAIL ER10) until SKRESET; credentials and echo as after joined_before()."""
+        self.joined_before()
+        self.session = "joining"
 
     def tx_limit(self, duration_ms):
         """The transmit-time limit: EVENT 32 now, EVENT 33 after duration_ms."""

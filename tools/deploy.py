@@ -2,11 +2,12 @@
 
 Steps (each printed before it runs; --dry-run only prints them):
   1. validate the config (lib/config.py, device rules: wifi required); stop on problems
-  2. compile lib/*.py and firmware/*.py (except main.py) with mpy-cross into build/device/lib/
+  2. compile lib/ (its packages) and firmware/*.py (except boot.py and main.py) with mpy-cross
+     into build/device/lib/
   3. check the device's .mpy version, create /lib, remove stale .py copies of compiled modules
   4. mpremote mip install requests (micropython-lib, for the Ambient posts)
-  5. copy the .mpy files to /lib, firmware/main.py to /main.py (boot runs it as source),
-     the config to /SmartMeter.json; then reset
+  5. copy the .mpy files and the data files (lib/ui/fonts.bin) to /lib, firmware/boot.py and
+     firmware/main.py to / (run as source at boot), the config to /SmartMeter.json; then reset
 --package-json rewrites the repository's package.json (the mip manifest) from the
 same file list, so `mpremote mip install github:OWNER/REPO` installs the same app.
 """
@@ -37,12 +38,29 @@ def modules():
             dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
             rel = os.path.relpath(base, top).replace(os.sep, "/")
             for name in sorted(files):
-                if not name.endswith(".py") or name == "main.py" or "example" in name:
+                if not name.endswith(".py") or "example" in name:
+                    continue
+                if folder == "firmware" and name in ("main.py", "boot.py"):  # copied as source to /
                     continue
                 if name.startswith("_") and name != "__init__.py":
                     continue
                 mod = name[:-3] if rel == "." else rel + "/" + name[:-3]
                 out.append((folder + "/" + (mod if rel != "." else name[:-3]) + ".py", mod))
+    return sorted(out)
+
+
+def data_files():
+    """[(source path relative to ROOT, path under /lib)] of the data files the modules read at run
+    time (lib/**/*.bin, e.g. lib/ui/fonts.bin, the glyphs lib/ui/draw.py reads from flash), sorted."""
+    out = []
+    top = os.path.join(ROOT, "lib")
+    for base, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        rel = os.path.relpath(base, top).replace(os.sep, "/")
+        for name in sorted(files):
+            if name.endswith(".bin"):
+                dest = name if rel == "." else rel + "/" + name
+                out.append(("lib/" + dest, dest))
     return sorted(out)
 
 
@@ -58,6 +76,8 @@ LEGACY = (
 def package_json():
     """The mip manifest: lib and firmware modules to /lib, main.py to /, requests as a dependency."""
     urls = [[name + ".py", src] for src, name in modules()]  # mip keeps the folders
+    urls += [[dest, src] for src, dest in data_files()]
+    urls.append(["../boot.py", "firmware/boot.py"])  # boot.py and main.py run as source from /
     urls.append(["../main.py", "firmware/main.py"])  # mip's default target is /lib
     return {"urls": urls, "deps": [["requests", "latest"]], "version": VERSION}
 
@@ -108,6 +128,9 @@ def commands(port, config_path, extra=()):
         dest = ":/lib/" + (folder + "/" if folder else "")
         copy = copy + (["+"] if copy is not mp else []) + ["fs", "cp"]
         copy += [os.path.join(BUILD, n + ".mpy") for n in files] + [dest]
+    for src, dest in data_files():
+        copy += ["+", "fs", "cp", src, ":/lib/" + dest]
+    copy += ["+", "fs", "cp", "firmware/boot.py", ":/boot.py"]
     copy += ["+", "fs", "cp", "firmware/main.py", ":/main.py"]
     for path in extra:
         copy += ["+", "fs", "cp", path, ":/lib/" + os.path.basename(path)]

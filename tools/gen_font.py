@@ -1,25 +1,25 @@
-"""Generate the bitmap fonts in lib/font_*.py (host side, run once; the output is committed).
+"""Generate the bitmap fonts in lib/ui/fonts.bin (host side, run once; the output is committed).
 
-Usage: .venv/bin/python tools/gen_font.py [OUTDIR]   (default: lib)
+Usage: .venv/bin/python tools/gen_font.py [OUT]   (default: lib/ui/fonts.bin)
 
 Needs Pillow (pip install pillow==12.3.0, into .venv only) and two Debian font
 packages: fonts-dejavu-extra (DejaVu Sans Condensed Bold, for the digits) and
 xfonts-base (the X11 misc-fixed bitmap fonts, for the small text). Nothing at
-run time needs Pillow: the device and the host only import the generated modules.
+run time needs Pillow: lib/ui/draw.py reads the file, one glyph at a time.
 
-Generated module format (read by lib/screens.py):
-  HEIGHT    rows of a glyph cell        BASELINE  rows above the baseline
-  TOP, INK  first inked row and number of inked rows (for layout checks)
-  CHARS     the characters, in glyph order (str)
-  WIDTHS    bytes: advance of each glyph in columns (spacing included)
-  OFFSETS   bytes: 2 per glyph, little-endian start of the glyph in DATA; None for a
-            monospace font (glyph i starts at i * WIDTHS[i] * pages: saves the table's heap)
-  DATA      bytes: MONO_VLSB columns, (HEIGHT + 7) // 8 bytes per column, top rows first
+File format (all integers little-endian; read by lib/ui/draw.py Font):
+  b"UIF1", count (u8), then per font: name (8 bytes, NUL-padded ASCII), offset (u32)
+  at offset, a font: height, baseline, top, ink, glyphs n, widest glyph maxw,
+  bytes of chars, 0 (8 x u8); the characters (UTF-8); their widths (n bytes,
+  advance in px, spacing included); then n glyph records of maxw * pages bytes
+  (pages = (height + 7) // 8), each MONO_VLSB with the glyph's own width as stride:
+  byte p * width + x holds rows 8p..8p+7 of column x (bit 0 on top); zero padded.
+  A glyph record can be blitted as it is read: no per-glyph offsets, no copying.
 """
 
 import gzip
 import os
-import subprocess
+import struct
 import sys
 
 from PIL import Image, ImageDraw, ImageFont, PcfFontFile
@@ -27,45 +27,107 @@ from PIL import Image, ImageDraw, ImageFont, PcfFontFile
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf"
 MISC = "/usr/share/fonts/X11/misc/%s-ISO8859-1.pcf.gz"
 
-DEJAVU_LICENCE = (
-    "DejaVu Sans Condensed Bold (DejaVu fonts 2.37, fonts-dejavu-extra).\n"
-    "Licence: Bitstream Vera Fonts Copyright (c) 2003 Bitstream, Inc.; DejaVu changes are\n"
-    "in the public domain. Free to use, copy, modify and embed; the fonts themselves may\n"
-    "not be sold alone. See https://dejavu-fonts.github.io/License.html"
-)
-MISC_LICENCE = 'X11 misc-fixed %s (xfonts-base). Public domain\n("Public domain font. Share and enjoy.").'
+# Sources and licences (docs/display.md repeats them):
+#   DejaVu Sans Condensed Bold (DejaVu fonts 2.37, fonts-dejavu-extra). Bitstream Vera Fonts
+#   Copyright (c) 2003 Bitstream, Inc.; DejaVu changes are in the public domain. Free to use,
+#   copy, modify and embed; the fonts themselves may not be sold alone.
+#   https://dejavu-fonts.github.io/License.html
+#   X11 misc-fixed 6x10 and 7x13B (xfonts-base): public domain ("Public domain font. Share and enjoy.").
 
-# Digits and what goes with numbers; the yen sign for the charge.
-DIGITS = " ,-.0123456789\u00a5"
-# Printable ASCII plus the yen sign.
-SMALL = "".join(chr(c) for c in range(32, 127)) + "\u00a5"
+# Power: digits and what a power figure needs (no comma: the cell stays as tall as a digit).
+POWER = " -.0123456789"
+# Numbers: the yen with its sign and thousands commas, kWh, the clock on the large layout.
+NUMBER = " ,-.0123456789:\u00a5"
+# Printable ASCII, the yen sign and three status marks: ok, failed, waiting.
+MARKS = "\u2713\u2717\u2026"
+SMALL = "".join(chr(c) for c in range(32, 127)) + "\u00a5" + MARKS
 
-# (module, kind, source, size, characters, spacing columns)
+# (name, kind, source, cap height px, characters, spacing columns)
 FONTS = (
-    ("font_6x10", "pcf", "6x10", 0, SMALL, 0),  # labels on 160x80
-    ("font_7x13b", "pcf", "7x13B", 0, SMALL, 0),  # labels on 240x135
-    ("font_d14", "ttf", DEJAVU, 14, DIGITS, 1),  # numbers on 160x80
-    ("font_d26", "ttf", DEJAVU, 26, DIGITS, 2),  # power on 160x80
-    ("font_d22", "ttf", DEJAVU, 22, DIGITS, 2),  # numbers on 240x135
-    ("font_d44", "ttf", DEJAVU, 44, DIGITS, 3),  # power on 240x135
+    ("6x10", "pcf", "6x10", 0, SMALL, 0),  # text on 160x80
+    ("7x13b", "pcf", "7x13B", 0, SMALL, 0),  # text on 240x135
+    ("p32", "ttf", DEJAVU, 32, POWER, 2),  # power on 160x80
+    ("n18", "ttf", DEJAVU, 18, NUMBER, 1),  # yen, today's kWh on 160x80
+    ("p50", "ttf", DEJAVU, 50, POWER, 3),  # power on 240x135
+    ("n30", "ttf", DEJAVU, 30, NUMBER, 2),  # yen, today's kWh on 240x135
 )
 
+# The status marks, drawn by hand (misc-fixed's ISO8859-1 files do not have them): '#' = ink,
+# rows from the top of the cell, as wide as the font's cell.
+HAND = {
+    ("6x10", "\u2713"): ("......", ".....#", "....##", "#..##.", "##.#..", ".###..", "..#...", "......"),
+    ("6x10", "\u2717"): ("......", "##..##", ".####.", "..##..", ".####.", "##..##", "#....#", "......"),
+    ("6x10", "\u2026"): ("......", "......", "......", "......", "......", "......", "#.#.#.", "#.#.#."),
+    ("7x13b", "\u2713"): (
+        ".......",
+        ".......",
+        "......#",
+        ".....##",
+        ".....##",
+        "#...##.",
+        "##..##.",
+        "##.##..",
+        ".####..",
+        "..##...",
+        ".......",
+    ),
+    ("7x13b", "\u2717"): (
+        ".......",
+        ".......",
+        "##...##",
+        "###.###",
+        ".#####.",
+        "..###..",
+        ".#####.",
+        "###.###",
+        "##...##",
+        ".......",
+        ".......",
+    ),
+    ("7x13b", "\u2026"): (
+        ".......",
+        ".......",
+        ".......",
+        ".......",
+        ".......",
+        ".......",
+        ".......",
+        ".......",
+        "##.##.#",
+        "##.##.#",
+        ".......",
+    ),
+}
 
-def _pcf_glyphs(name, chars):
-    """Each char -> (image 'L' of the whole cell, advance); baseline; cell height."""
-    with gzip.open(MISC % name) as f:
+
+def _pcf_glyphs(name, source, chars):
+    """Each char -> image 'L' of the whole cell; baseline; cell height."""
+    with gzip.open(MISC % source) as f:
         font = PcfFontFile.PcfFontFile(f, "iso8859-1")  # pyright: ignore[reportArgumentType]
     glyphs = {}
-    height = baseline = 0
+    height = baseline = adv0 = 0
     for ch in chars:
+        if ord(ch) > 255:
+            continue
         glyph = font.glyph[ord(ch)]
         assert glyph is not None, ch
         (adv, _), (x0, y0, x1, y1), _, im = glyph
         height = y1 - y0
         baseline = -y0
+        adv0 = adv
         cell = Image.new("L", (adv, height), 0)
         cell.paste(im.convert("L"), (x0, 0))
         glyphs[ch] = cell.point(lambda v: 255 if v else 0)
+    for ch in chars:
+        if ch in glyphs:
+            continue
+        rows = HAND[(name, ch)]
+        cell = Image.new("L", (adv0, height), 0)
+        for y, row in enumerate(rows):
+            for x, px in enumerate(row):
+                if px == "#":
+                    cell.putpixel((x, y), 255)
+        glyphs[ch] = cell
     return glyphs, baseline, height
 
 
@@ -108,7 +170,7 @@ def _ttf_glyphs(path, cap, chars, spacing):
         x0, _, x1, _ = boxes[ch]
         ink = x1 - x0
         width = digit_w if ch in "0123456789\u00a5" else ink  # tabular digits
-        pad = max(1, cap // 12) if ch in ".," else 0  # air around the decimal point
+        pad = max(1, cap // 12) if ch in ".,:" else 0  # air around the decimal point
         cell = Image.new("L", (2 * pad + width + spacing, bottom - top), 0)
         crop = ims[ch].crop((x0, top, x1, bottom))
         cell.paste(crop, (pad + (width - ink) // 2, 0))
@@ -117,83 +179,67 @@ def _ttf_glyphs(path, cap, chars, spacing):
 
 
 def _encode(glyphs, chars, height):
+    """(widths, glyph records, top, ink, maxw): records of maxw * pages bytes, page-major."""
     pages = (height + 7) // 8
+    maxw = max(glyphs[ch].size[0] for ch in chars)
     widths = bytearray()
-    offsets = bytearray()
     data = bytearray()
     ink_rows = set()
     for ch in chars:
         im = glyphs[ch]
         w = im.size[0]
         widths.append(w)
-        offsets += len(data).to_bytes(2, "little")
-        for x in range(w):
-            for p in range(pages):
+        rec = bytearray(maxw * pages)
+        for p in range(pages):
+            for x in range(w):
                 byte = 0
                 for bit in range(8):
                     y = p * 8 + bit
                     if y < height and im.getpixel((x, y)):
                         byte |= 1 << bit
                         ink_rows.add(y)
-                data.append(byte)
-    if len(data) > 0xFFFF:
-        raise SystemExit("font too large for 16-bit offsets")
+                rec[p * w + x] = byte
+        data += rec
     top = min(ink_rows)
-    return bytes(widths), bytes(offsets), bytes(data), top, max(ink_rows) + 1 - top
+    return bytes(widths), bytes(data), top, max(ink_rows) + 1 - top, maxw
 
 
-def _bytes_literal(b, indent="    "):
-    lines = []
-    for i in range(0, len(b), 24):
-        lines.append(indent + repr(bytes(b[i : i + 24])))
-    return "(\n" + "\n".join(lines) + "\n)"
-
-
-def _str_literal(s, indent="    "):
-    parts = [ascii(s[i : i + 48]) for i in range(0, len(s), 48)]
-    return parts[0] if len(parts) == 1 else "(\n" + "\n".join(indent + p for p in parts) + "\n)"
-
-
-def generate(module, kind, source, cap, chars, spacing):
+def font_block(name, kind, source, cap, chars, spacing):
+    """The bytes of one font in the file, and a line saying what it is."""
     if kind == "pcf":
-        glyphs, baseline, height = _pcf_glyphs(source, chars)
-        licence = MISC_LICENCE % source
-        what = "Small text, %s cells" % source
+        glyphs, baseline, height = _pcf_glyphs(name, source, chars)
+        what = "text, X11 misc-fixed %s cells" % source
     else:
         glyphs, baseline, height, size = _ttf_glyphs(source, cap, chars, spacing)
-        licence = DEJAVU_LICENCE
-        what = "Digits %d px tall (DejaVu at %d px, monochrome hinting)" % (cap, size)
-    widths, offsets, data, top, ink = _encode(glyphs, chars, height)
-    out = [
-        '"""%s: generated by tools/gen_font.py, do not edit.' % what,
-        "",
-        "Source: " + licence,
-        '"""',
-        "",
-        "HEIGHT = %d" % height,
-        "BASELINE = %d" % baseline,
-        "TOP = %d" % top,
-        "INK = %d" % ink,
-        "CHARS = %s" % _str_literal(chars),
-        "WIDTHS = %s" % _bytes_literal(widths),
-        "OFFSETS = %s" % ("None" if len(set(widths)) == 1 else _bytes_literal(offsets)),
-        "DATA = %s" % _bytes_literal(data),
-        "",
-    ]
-    return "\n".join(out), len(data)
+        what = "digits %d px tall (DejaVu Sans Condensed Bold at %d px, monochrome hinting)" % (cap, size)
+    widths, data, top, ink, maxw = _encode(glyphs, chars, height)
+    enc = chars.encode()
+    assert max(height, baseline, top, ink, len(chars), maxw, len(enc)) < 256
+    head = bytes((height, baseline, top, ink, len(chars), maxw, len(enc), 0))
+    return head + enc + widths + data, "%s: %s, %d glyphs, cell %d rows" % (name, what, len(chars), height)
 
 
-def main(outdir):
-    paths = []
-    for spec in FONTS:
-        text, size = generate(*spec)
-        path = os.path.join(outdir, spec[0] + ".py")
-        with open(path, "w") as f:
-            f.write(text)
-        paths.append(path)
-        print("%s: %d glyphs, %d bytes of bitmap" % (path, len(spec[4]), size))
-    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", *paths], check=False)
+def build():
+    """The whole file and one line per font."""
+    blocks = [font_block(*spec) for spec in FONTS]
+    out = bytearray(b"UIF1" + bytes((len(FONTS),)))
+    at = len(out) + 12 * len(FONTS)
+    for spec, (block, _) in zip(FONTS, blocks, strict=True):
+        out += spec[0].encode().ljust(8, b"\0") + struct.pack("<I", at)
+        at += len(block)
+    for block, _ in blocks:
+        out += block
+    return bytes(out), [line for _, line in blocks]
+
+
+def main(path):
+    data, lines = build()
+    with open(path, "wb") as f:
+        f.write(data)
+    for line in lines:
+        print(line)
+    print("%s: %d bytes" % (path, len(data)))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "lib")
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join("lib", "ui", "fonts.bin"))

@@ -18,8 +18,7 @@ modules filled; "code + objects" leaves qstrs out and compares better
 between versions. Rows marked "dropped" are imported only for a call or a
 phase (start-up, a rare answer, a screen other than main; board once
 setup() built the hardware) and removed from sys.modules afterwards; their
-qstrs stay, MicroPython never frees interned names. sk_binary is loaded
-only by a module that prints binary ERXUDP.
+qstrs stay, MicroPython never frees interned names.
 
 "steady state" is measured, not summed: every module imported, the dropped
 ones removed, then the heap counted. Every figure is taken two top-level
@@ -62,12 +61,15 @@ MODULES = (
     ("billing", "lib"),
     ("billing.tariff", "lib"),
     ("ambient", "lib"),
+    ("ambient.record", "lib"),
+    ("ambient.limiter", "lib"),
+    ("ambient.backlog", "lib"),
+    ("ambient.forwarder", "lib"),
     ("store", "lib"),
     ("ui.view", "lib"),
+    ("ui.draw", "lib"),
     ("ui.screens", "lib"),
-    ("ui.font_6x10", "lib"),
-    ("ui.font_d14", "lib"),
-    ("ui.font_d26", "lib"),
+    ("ui.main", "lib"),
     ("session", "lib"),
     ("app.loop", "lib"),
     ("st77xx", "firmware"),
@@ -82,12 +84,14 @@ MODULES = (
     ("link.sk_scan", "lib"),
     ("session.join", "lib"),
     ("session.recover", "lib"),
-    ("ui.screens_more", "lib"),
+    ("session.history", "lib"),
+    ("ui.connecting", "lib"),
+    ("ui.today", "lib"),
+    ("ui.diagnostics", "lib"),
+    ("ui.config_error", "lib"),
     ("ambient.repair", "lib"),
-    ("link.sk_binary", "lib"),
 )
-# imported for a call or a phase, then dropped (lib/lazy.py drop(); board: after setup();
-# link.sk_binary: loaded only when the module prints binary ERXUDP)
+# imported for a call or a phase, then dropped (lib/lazy.py drop(); board: after setup())
 DROPPED = (
     "board",
     "app.config",
@@ -95,9 +99,12 @@ DROPPED = (
     "link.sk_scan",
     "session.join",
     "session.recover",
-    "ui.screens_more",
+    "session.history",
+    "ui.connecting",
+    "ui.today",
+    "ui.diagnostics",
+    "ui.config_error",
     "ambient.repair",
-    "link.sk_binary",
 )
 
 

@@ -1,7 +1,9 @@
 """A simulated day with faults: the whole app (CPython) against the BP35A1 + meter simulator.
 
 24 h on the virtual clock with an in-process Ambient stand-in. Injected:
-one in three meter answers dropped for an hour, EVENT 29 expiry and
+the meter silent for 10 minutes while the module keeps its PANA session
+(readings must come back within the session's 60 s pace, without a
+rejoin), one in three meter answers dropped for an hour, EVENT 29 expiry and
 re-authentication, one EVENT 24 join failure (after the meter ends the
 session), garbage bytes and split lines on the UART for two hours, the
 transmit limit (EVENT 32 ... EVENT 33), Wi-Fi down for an hour, Ambient
@@ -31,10 +33,10 @@ for _sub in ("lib", "sim"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from app import loop as app_mod  # noqa: E402
-from app import config  # noqa: E402
 import harness  # noqa: E402
 import log  # noqa: E402
+from app import config  # noqa: E402
+from app import loop as app_mod  # noqa: E402
 
 H = 3600 * 1000
 MIN = 60 * 1000
@@ -139,7 +141,18 @@ def schedule(world):
         f.join_failures = 1
         m.peer_terminate()
 
+    seen = world.silence_seen = {}  # pyright: ignore[reportAttributeAccessIssue]
+
+    def silent():
+        seen["joins"] = m.stats["joins"]
+        m.silence(10 * MIN)
+
+    def after():
+        seen["joins_during"] = m.stats["joins"] - seen["joins"]
+
     return [
+        (30 * MIN, "meter silent (10 min), the module keeps its session", silent, 11 * MIN),
+        (42 * MIN, "after the silence: no join meanwhile", after, 0),
         (1 * H, "drop 1 in 3 answers (1 h)", drops, 0),
         (3 * H, "EVENT 29 + re-authentication", m.expire_session, 2 * MIN),
         (4 * H, "session ended + EVENT 24 join failure", join_fail, 5 * MIN),
@@ -280,6 +293,8 @@ def soak(hours=24.0, seed=1, tmp=None):
             ms = 100
         clk.advance_to(min(clk.now_ms + max(ms, 1), drain_end))
     out = report(world, amb, made, gaps, outages, crashes, wdt, hourly, counters, lines, a, end)
+    out["joins_during_silence"] = world.silence_seen.get("joins_during", -1)  # pyright: ignore[reportAttributeAccessIssue]
+    out["ok"] = out["ok"] and out["joins_during_silence"] == 0
     out["wifi_drops"] = sum(x.wifi_drops for x in apps)
     out["paused_seen"] = paused[0]
     out["backlog_at_reboot"] = at_reboot[0]
@@ -406,6 +421,7 @@ ROWS = (
     ("watchdog: feed intervals > 60 s", "wdt_late_feeds", "0"),
     ("longest interval between watchdog feeds (s)", "wdt_longest_s", "< 60"),
     ("rejoins / rescans (session counters)", ("rejoins", "rescans"), "-"),
+    ("joins while the meter was silent for 10 min", "joins_during_silence", "0"),
     ("Wi-Fi drops seen by the app", "wifi_drops", "-"),
     ("joins / join failures / re-authentications (module)", ("joins", "join_failures", "reauths"), "-"),
     (

@@ -6,9 +6,9 @@ Frames and lines come from the seeds' real transcripts where they exist
 
 import binascii
 
-from meter import echonet
 import meter
 from link import sk
+from meter import echonet
 from meter.echonet import CodecError
 
 
@@ -377,14 +377,14 @@ def test_reader_binary_flag_still_reads_hex_lines():
     assert drain(r) == [line, b"OK"]
 
 
-def test_reader_text_mode_splits_binary_data():
-    # without .binary a CRLF inside the data ends the line (what binary mode exists for)
+def test_reader_reads_binary_data_by_length_without_a_mode():
+    # no ROPT answer, no flag: a CRLF inside the data does not end the line (issue 11, fix 5)
     frame = echonet.build(0x0D0A, 0x72, [], echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
     r = sk.LineReader()
     r.feed((HEAD9 + "000C ").encode() + frame + b"\r\n")
     got = drain(r)
-    assert len(got) == 2
-    assert raises(sk.parse_line, got[0])
+    assert len(got) == 1 and r.hex is False
+    assert sk.parse_line(got[0])[1].data == frame
 
 
 def test_reader_overlong_line_dropped_and_counted():

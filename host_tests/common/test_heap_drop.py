@@ -2,32 +2,24 @@
 
 On the device .mpy bytecode lives in the heap; start-up and rare work sit
 in their own modules (session.join, link.sk_scan, session.recover,
-billing.plans, ambient.repair, ui.screens_more) that lib/lazy.py imports for
+billing.plans, ambient.repair, the screens not on display) that lib/lazy.py imports for
 the work and forgets afterwards (sys.modules and the package attribute), so
 the steady state does not keep them.
 Plain asserts: run by pytest and by `make test-mp` on the wasm build.
 """
 
-import os
 import sys
 
-import ambient
 import log
-from ui import screens
+from ambient.backlog import Backlog
+from ambient.limiter import Limiter
 from billing import tariff
-from ui import view
+from testkit import skip, tmp
+from ui import screens, view
 
 try:
-    import tempfile
-
-    TMP = tempfile.gettempdir()
-except ImportError:  # MicroPython
-    TMP = "/tmp"
-
-try:
-    import bp35a1
     import harness
-except ImportError:
+except ImportError:  # sim/ is not on sys.path
     harness = None
 
 try:
@@ -55,16 +47,6 @@ def _gone(*names):
     return [n for n in names if _held(n)]
 
 
-def _path(name):
-    p = TMP + "/" + name
-    for f in (p, p + ".tmp"):
-        try:
-            os.remove(f)
-        except OSError:
-            pass
-    return p
-
-
 def test_tariff_parsing_is_dropped_after_load():
     sys.modules.pop("billing.plans", None)
     t = tariff.load("tepco_b")
@@ -79,36 +61,39 @@ def test_tariff_parsing_is_dropped_after_load():
 
 
 def test_backlog_repair_code_is_dropped():
-    p = _path("sm_heap_backlog")
+    p = tmp("sm_heap_backlog")
     with open(p, "wb") as f:
         f.write(b'{"d1": 1.0}\n{"d1": 2.0}\ngarbage\n-1\n')
-    b = ambient.Backlog(p)
-    assert len(b) == 1 and b.peek(1) == [{"d1": 2.0}]
-    lim = ambient.Limiter()
+    b = Backlog(p)
+    assert len(b) == 1 and b.peek_body(b"[", 5) == (b'[{"d1": 2.0}]}', 1)
+    b.add({"d1": 3.0})
+    b.drop(2)  # no peek_body before: the repair module finds the new head
+    lim = Limiter()
     lim.restore([None, 1, 1, 5, 5])
     assert lim.used_today(86400 + 10) == 5
     assert _gone("ambient.repair") == []
 
 
-def test_other_screens_are_dropped_when_main_is_drawn():
+def test_only_the_screen_on_display_is_imported():
     fb = Panel(160, 80)
     v = view.View()
     screens.draw(fb, v, "diagnostics")
-    assert "ui.screens_more" in sys.modules
+    assert "ui.diagnostics" in sys.modules
+    screens.draw(fb, v, "today")
+    assert "ui.today" in sys.modules and _gone("ui.diagnostics") == []
     screens.draw(fb, v, "main")
-    assert _gone("ui.screens_more") == []
+    assert "ui.main" in sys.modules and _gone("ui.diagnostics", "ui.today") == []
 
 
 def test_session_start_up_code_is_dropped_once_joined():
     if harness is None:
-        print("skipped: needs sim/ on sys.path")
-        return
+        skip("needs sim/ on sys.path")
     import store
 
     log.set_sink(lambda line: None)
     try:
         world = harness.World()
-        s = world.session(store.Store(_path("sm_heap_session.json")), reading_day=22)
+        s = world.session(store.Store(tmp("sm_heap_session.json")), reading_day=22)
         assert "session.join" in sys.modules  # the start-up task runs from it
         assert world.run(s, 120000, lambda: s.reading is not None and s.period_kwh is not None)
         assert s.state == "ready"
@@ -117,8 +102,9 @@ def test_session_start_up_code_is_dropped_once_joined():
         assert world.run(s, 120000, lambda: s.state == "start" or s.state == "join")
         assert world.run(s, 120000, lambda: s.state == "ready")
         assert _gone("session.join", "link.sk_scan", "session.recover") == []
-        assert s.close(3000, world.clock.advance) in (True, False)
+        assert world.module.stats["joined"] == 2  # joined again after the power cut
+        assert s.close(3000, world.clock.advance) is True  # SKTERM answered by EVENT 27
+        assert world.module.stats["terms"] == 1
         assert s.state == "closed" and _gone("session.recover") == []
     finally:
         log.set_sink(print)
-    assert bp35a1.DEFAULT_ID  # the simulator's credentials were used

@@ -1,40 +1,40 @@
-"""Ambient backlog and limiter work that is not per record: loading, repair, compaction
-(and the record-by-record reads and array_body() the app's flushes no longer use).
+"""Backlog and limiter work that is not per record: loading, repair, compaction, a saved state.
 
-ambient._rare() imports this module for one call and drops it again, so in
-the steady state (add, peek, drop) its bytecode is not in the device's heap.
-b is the Backlog, lim the Limiter (see lib/ambient.py for the file format).
+Loaded by lib/lazy.py for one call and dropped again, so in the steady state
+(add, peek_body, drop) its bytecode is not in the device's heap. It knows the
+backlog file format (lib/ambient/backlog.py), not the objects: each function
+takes the file path and the figures it needs, and the backlog ones return
+(records, head offset, file size, errors) for Backlog to keep.
 """
 
 import json
 import os
 
 
-def load(b):
-    """(Re)read the file: count live records, find the head, repair a torn tail."""
-    b._n = b._head = b._size = 0
-    b._peek = None
+def load(path):
+    """Replay the file: count live records, find the head, repair a torn or garbled file."""
     total = acked = 0
     clean = True
-    tmp = b.path + ".tmp"
+    tmp = path + ".tmp"
     try:
-        f = open(b.path, "rb")
+        f = open(path, "rb")
         try:  # a copy left by a compaction that lost power before the rename
             os.remove(tmp)
         except OSError:
             pass
     except OSError:
         try:  # lost power between FAT's remove and rename: the copy is whole
-            os.rename(tmp, b.path)
-            f = open(b.path, "rb")
+            os.rename(tmp, path)
+            f = open(path, "rb")
         except OSError:
-            return
+            return 0, 0, 0, 0
+    size = 0
     with f:
         while True:
             line = f.readline()
             if not line:
                 break
-            b._size += len(line)
+            size += len(line)
             if _is_record(line):
                 total += 1
             else:
@@ -44,16 +44,26 @@ def load(b):
                 else:
                     clean = False
     acked = min(acked, total)
-    b._n = total - acked
-    if not clean or not b._n:
-        rewrite(b, 0, acked, True)
-    elif acked:
-        b._head = skip_records(b, 0, acked)
+    n = total - acked
+    if not clean or not n:
+        r = _rewrite(path, 0, acked, True)
+        if r is None:  # the old file is still whole: go on with it
+            return n, skip(path, 0, acked), size, 1
+        return r[0], 0, r[1], 0
+    return n, skip(path, 0, acked) if acked else 0, size, 0
 
 
-def skip_records(b, offset, n):
+def compact(path, n, head, size):
+    """Copy the n live records from offset head to a new file; the old figures if that fails."""
+    r = _rewrite(path, head, 0, False)
+    if r is None:
+        return n, head, size, 1
+    return r[0], 0, r[1], 0
+
+
+def skip(path, offset, n):
     """Byte offset just past the next n record lines from offset."""
-    with open(b.path, "rb") as f:
+    with open(path, "rb") as f:
         f.seek(offset)
         while n > 0:
             line = f.readline()
@@ -64,45 +74,35 @@ def skip_records(b, offset, n):
         return f.tell()
 
 
-def rewrite(b, start, skip, validate):
-    """Copy the records after offset start, less the first `skip`, to path.tmp; rename it over."""
-    b._peek = None
-    tmp = b.path + ".tmp"
+def _rewrite(path, start, gone, validate):
+    """Copy the records after offset start, less the first `gone`, to path.tmp and rename it
+    over path (or remove both when none is left): (records kept, new size), None on OSError."""
+    tmp = path + ".tmp"
     kept = 0
-    todo = skip
     try:
-        with open(b.path, "rb") as src, open(tmp, "wb") as dst:
+        with open(path, "rb") as src, open(tmp, "wb") as dst:
             src.seek(start)
             while True:
                 line = src.readline()
                 if not line:
                     break
                 if _is_record(line) if validate else line[:1] == b"{":
-                    if todo > 0:
-                        todo -= 1
+                    if gone > 0:
+                        gone -= 1
                     else:
                         dst.write(line)
                         kept += 1
         if kept:
-            os.rename(tmp, b.path)
+            os.rename(tmp, path)
         else:
             os.remove(tmp)
-            os.remove(b.path)
+            os.remove(path)
     except OSError:
-        b.errors += 1  # the old file is still whole: go on with it
-        if validate:
-            b._head = skip_records(b, 0, skip)
-        return
-    b._n = kept
-    b._head = 0
-    b._size = _filesize(b)
-
-
-def _filesize(b):
+        return None
     try:
-        return os.stat(b.path)[6]
+        return kept, os.stat(path)[6]
     except OSError:
-        return 0
+        return kept, 0
 
 
 def _is_record(line):
@@ -125,53 +125,15 @@ def _ack(line):
     return 0
 
 
-def restore(lim, state):
-    """Undo state(); ignores anything malformed."""
-    k = len(lim._offsets)
+def restore(state, k):
+    """Limiter.state() of a limiter with k days checked: (last, days, counts), None if malformed."""
     if type(state) is not list or len(state) != 1 + 2 * k:
-        return
+        return None
     for v in state:
         if v is not None and type(v) not in (int, float):
-            return
-    lim._last = state[0]
-    lim._roll_at = None
-    lim._days = [int(d if d is not None else -1) for d in state[1 : 1 + k]]
-    lim._counts = [int(c or 0) for c in state[1 + k :]]
-
-
-def read(b, n, raw):
-    """Backlog.peek() (raw False: dicts) and peek_lines() (raw True: JSON bytes)."""
-    out = []
-    n = min(n, b._n)
-    if n <= 0:
-        return out
-    with open(b.path, "rb") as f:
-        f.seek(b._head)
-        while len(out) < n:
-            line = f.readline()
-            if not line:
-                break
-            if line[:1] == b"{":
-                out.append(line[:-1] if raw else json.loads(line))
-        b._peek = (len(out), f.tell())
-    return out
-
-
-def array_body(write_key, records):
-    """ambient.array_body()."""
-    import ambient
-
-    parts = [ambient.array_head(write_key)]
-    first = True
-    for r in records:
-        if not first:
-            parts.append(b",")
-        first = False
-        if type(r) is bytes:
-            parts.append(r)
-        elif type(r) is str:
-            parts.append(r.encode())
-        else:
-            parts.append(ambient._dumps(r).encode())
-    parts.append(b"]}")
-    return b"".join(parts)
+            return None
+    return (
+        state[0],
+        [int(d if d is not None else -1) for d in state[1 : 1 + k]],
+        [int(c or 0) for c in state[1 + k :]],
+    )

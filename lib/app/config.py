@@ -8,14 +8,17 @@ The earlier monitor's file (string "contract_amperage" and "collect_date",
 "charge_func", "ambient") loads unchanged. Key-by-key reference: docs/config.md.
 
 The result keeps the file's key names with normalised values:
-id, password (str); contract_amperage, collect_date (int);
+id, password (str); contract_amperage (int); collect_date (int, or a schedule
+{month index: day, 0: fallback} from billing.parse.schedule());
 charge_func (str | None); tariff (dict | str | None);
 ambient (None | {channel_id str, write_key str, url str without trailing /,
 interval s}); wifi (None | {ssid, password}); board, module, log_level (str);
 uart {tx, rx} (GPIO numbers); utc_offset_hours (int | float) and
 utc_offset_s (int s); display {brightness 0..100, night None |
 {start, end (minutes after local midnight), brightness}};
-refresh_interval (s); warnings (list of str: unknown keys and the like).
+refresh_interval (s); mqtt (None | {host, port, user, password, client_id,
+topic, discovery_prefix (None = no discovery), interval s}: lib/mqtt/settings.py);
+warnings (list of str: unknown keys and the like).
 """
 
 import json
@@ -43,6 +46,7 @@ KEYS = (
     "display",
     "refresh_interval",
     "log_level",
+    "mqtt",
 )
 AMBIENT_URL = "http://ambidata.io"
 AMBIENT_DAILY = 3000
@@ -304,10 +308,16 @@ def load(text, device=False):
         raise ConfigError(["file: too large (%d bytes, at most %d)" % (len(text), MAX_BYTES)])
     if not text.strip():
         raise ConfigError(["file: empty (expected a JSON object, see SmartMeter.example.json)"])
+    if text[:1] == "\ufeff":  # a UTF-8 byte order mark (Windows editors): not part of the JSON
+        text = text[1:]
     try:
         raw = json.loads(text)
-    except Exception:
-        raise ConfigError(["file: not valid JSON (check quotes, commas and braces)"])
+    except Exception as e:
+        where = ""
+        line = getattr(e, "lineno", None)  # CPython (make deploy, host mode) knows where; MicroPython does not
+        if line is not None:
+            where = " at line %d, column %d" % (line, getattr(e, "colno", 0))
+        raise ConfigError(["file: not valid JSON%s (check quotes, commas and braces)" % where])
     if not isinstance(raw, dict):
         raise ConfigError(["file: expected a JSON object {...} at the top level"])
     return _check(raw, device)
@@ -331,11 +341,28 @@ def _check(raw, device):
     cfg["contract_amperage"] = n
     if raw.get("collect_date") is None:
         c.bad("collect_date", "missing (expected the meter-reading day, 1 to 31)")
-    cfg["collect_date"] = c.integer("collect_date", raw.get("collect_date"), 1, 31, None)
+    cd = raw.get("collect_date")
+    if isinstance(cd, dict):  # a schedule {"2026-12": 21, ..., "default": 20}
+        import lazy
+
+        try:
+            cfg["collect_date"] = lazy.call("billing.parse", "schedule", cd)
+        except ValueError as e:
+            c.bad("collect_date", str(e))
+            cfg["collect_date"] = None
+    else:
+        cfg["collect_date"] = c.integer("collect_date", cd, 1, 31, None)
     cfg["charge_func"] = raw.get("charge_func")
     cfg["tariff"] = raw.get("tariff")
     _check_tariff(c, cfg["charge_func"], cfg["tariff"], n)
     cfg["ambient"] = _check_ambient(c, raw.get("ambient"))
+    cfg["mqtt"] = None
+    if raw.get("mqtt") is not None:  # its checker is loaded only for a file that has the section
+        import lazy
+
+        cfg["mqtt"], bad, warn = lazy.call("mqtt.settings", "check", raw["mqtt"])
+        c.problems.extend(bad)
+        c.warnings.extend(warn)
     wifi = c.section("wifi", raw.get("wifi"), ("ssid", "password"))
     if wifi is None:
         if device:

@@ -17,17 +17,20 @@ Hardware contract (all optional except uart, clock, wall):
   feed()               feed the hardware watchdog; called only while the loop makes progress
   mem_free()           -> free heap bytes, for the diagnostics screen
   session              a ready-made Session (tests); built from cfg when None
-Ambient: one record every ambient.interval s from the latest fresh reading
-(never a stale one: skipped and counted); a failed send keeps the record, with
-its created time, in ambient.Backlog (a flash file), flushed through
-/dataarray in small batches once sends work (at most FLUSH_BYTES of records
-every FLUSH_GAP_MS, so a flush allocates little), at most one request per 5 s
-and 3000 records a day (ambient.Limiter). No record is sent before the wall clock is set.
+  mqtt                 a lib/mqtt Publisher (cfg has mqtt): polled after the screen, one bounded
+                       network operation per step at most
+  history_path         the 30-minute history cache on flash (lib/billing/usage.py): the yen as the
+                       bill computes it and the forecast (bill); None: Tariff.charge() of the kWh
+Ambient: lib/ambient/forwarder.py (one record per ambient.interval s, a flash backlog).
+Network calls (NTP, an Ambient request, MQTT) that can block: at most one a step; the
+others wait for the next step (issue 11: the longest stretch without a watchdog feed).
 """
 
-import ambient
+import lazy
 import log
 import store as _store
+from ambient import record as _record
+from ambient.forwarder import Forwarder
 from billing import tariff as _tariff
 from ticks import ticks_add, ticks_diff
 
@@ -37,17 +40,10 @@ WIFI_RETRY_MAX_MS = 120000
 SYNC_RETRY_MS = 10000  # first NTP retry; doubles up to SYNC_RETRY_MAX_MS
 SYNC_RETRY_MAX_MS = 300000
 RESYNC_MS = 86400000  # NTP again once a day
-POST_TIMEOUT_S = 10
-POST_RETRY_MS = 10000  # first retry after a failed send; doubles up to POST_RETRY_MAX_MS
-POST_RETRY_MAX_MS = 120000
 STALE_MS = 60000  # a reading older than this is stale (screen and Ambient)
 STALL_MS = 900000  # no progress for 15 min: stop feeding the watchdog
 FAILED_RETRY_MS = 600000  # a session that gave up is rebuilt after 10 min
 WAKE_MS = 30000  # a button press lights a night-dimmed screen this long
-LIMITER_SAVE_MS = 600000
-FLUSH_GAP_MS = 12000  # no backlog flush sooner after a request: one per ~10 s refresh cycle
-FLUSH_WAIT_MS = 10000  # no flush check sooner after the limiter refused one (day's quota used)
-FLUSH_BYTES = 400  # a flush carries at most this many bytes of records (~5; it allocates about twice)
 BUTTON_POLL_MS = 50
 
 
@@ -72,6 +68,8 @@ class App:
         mem_free=None,
         session=None,
         batch=24,
+        mqtt=None,
+        history_path=None,
     ):
         self.cfg = cfg
         self.uart = uart
@@ -109,6 +107,10 @@ class App:
         self.last_error = None
         self._charge_kwh = None
         self.charge_yen = None
+        self.bill = None  # tariff.estimate()'s (yen, flags, forecast Wh, forecast yen), or None
+        self.history_path = history_path
+        self._period = self._bill_at = None  # tariff.Period, and the half hour it was asked for
+        self._hseq = 0  # the session's history_seq then
         self._reading_log_t = None
         self._recorded_t = None  # ticks (ms) of the reading in the last Ambient record
         # screen
@@ -141,6 +143,8 @@ class App:
             set_flip(self.flip)
         self.view = None
         self._make_record = self.make_record  # bound once: a bound method per step() is 16 B of garbage
+        self.mqtt = mqtt
+        self._figures = self.figures
 
     def _new_session(self):
         import session as _session
@@ -156,7 +160,6 @@ class App:
             refresh_s=c["refresh_interval"],
             reading_day=c["collect_date"],
             wall=self.wall,
-            utc_offset_s=c["utc_offset_s"],
         )
 
     # --- the loop ---------------------------------------------------------------------
@@ -174,16 +177,24 @@ class App:
             self._poll_buttons(now, self._buttons)
         if self.network is not None:
             self._poll_network(now, self.network)
+        net = True  # the step's one network call: NTP, then Ambient, then MQTT; a later one waits
         if self._sync_time is not None:
-            self._poll_time(now, self._sync_time)
+            net = not self._poll_time(now, self._sync_time)
         self._poll_session(now)
+        mqtt = self.mqtt
         amb = self.amb
-        if amb is not None:
+        if amb is not None and net:
             try:
-                amb.poll(now, self.wifi_up, self._make_record)
+                net = not amb.poll(now, self.wifi_up, self._make_record)
             except Exception as e:  # a bug here must not stop the readings
+                net = False
                 self._error("ambient", e)
         self._poll_display(now)
+        if mqtt is not None and net:  # after Ambient and the screen: a slow broker delays neither
+            try:
+                mqtt.poll(now, self.wifi_up, self.session.reading, self._figures)
+            except Exception as e:
+                self._error("mqtt", e)
         if self._feed is not None and self.healthy(now):
             self._feed()
         return self._wait_ms(now)
@@ -208,6 +219,8 @@ class App:
             self._error("close", e)
         if self.amb is not None:
             self.amb.close()
+        if self.mqtt is not None:
+            self.mqtt.close()
         self.store.save()
 
     def healthy(self, now=None):
@@ -227,6 +240,10 @@ class App:
             ms = BUTTON_POLL_MS
         if self.amb is not None:
             left = ticks_diff(self.amb.due, now)
+            if left < ms:
+                ms = left
+        if self.mqtt is not None:
+            left = ticks_diff(self.mqtt.due, now)
             if left < ms:
                 ms = left
         if self.fb is not None:
@@ -296,8 +313,14 @@ class App:
         try:
             from ui import screens
 
-            self.fill_view(now)
-            screens.draw(self.fb, self.view, self.screen_name())
+            name = self.screen_name()
+            v = self.view
+            if v is None:
+                from ui import view as _view
+
+                v = self.view = _view.View()
+            screens.module(name).fill(v, self, now)  # only the screen on display is imported
+            screens.draw(self.fb, v, name)
             if self._show is not None:
                 self._show()
             self.draws += 1
@@ -351,8 +374,9 @@ class App:
         self._wifi_backoff = min(self._wifi_backoff * 2, WIFI_RETRY_MAX_MS)
 
     def _poll_time(self, now, sync_time):
+        """Set the clock when due; True when sync_time() was called (a network call)."""
         if not self.wifi_up or ticks_diff(now, self._sync_t) < 0:
-            return
+            return False
         try:
             ok = bool(sync_time())
         except Exception as e:
@@ -368,6 +392,7 @@ class App:
         else:
             self._sync_t = ticks_add(now, self._sync_backoff)
             self._sync_backoff = min(self._sync_backoff * 2, SYNC_RETRY_MAX_MS)
+        return True
 
     # --- session --------------------------------------------------------------------------
     def _poll_session(self, now):
@@ -430,18 +455,41 @@ class App:
         self._progress_t = now
 
     def _update_charge(self):
-        kwh = self.session.period_kwh
+        """The period's yen: with history_path, tariff.estimate() on the Period that lib/app/bill.py
+        makes each half hour and after each history answer (it caches the day, asks for those
+        missing); before the first Period or without history_path, Tariff.charge() of the kWh."""
+        s = self.session
+        kwh = s.period_kwh
+        w = self.wall()
+        if self.history_path is not None and w is not None:
+            w += 32400  # the meter's days are Japan time
+            seq = s.history_seq
+            if w // 1800 != self._bill_at or seq != self._hseq:
+                self._bill_at = w // 1800
+                try:
+                    self._period = lazy.call(
+                        "app.bill", "update", self.tariff, self.history_path, self.cfg["collect_date"],
+                        s, seq != self._hseq, w, self._period,
+                    )  # fmt: skip
+                except Exception as e:  # a flash or plug-in failure: tried again in half an hour
+                    self._error("bill", e)
+                self._hseq = seq
+                self._charge_kwh = None
         if kwh is None:
-            self.charge_yen = None
-            self._charge_kwh = None
+            self.charge_yen = self.bill = self._charge_kwh = None
             return
         if kwh == self._charge_kwh:
             return
         self._charge_kwh = kwh
+        p = self._period
         try:
-            self.charge_yen = self.tariff.charge(self.amperage, kwh)
+            if p is None:
+                self.charge_yen = self.tariff.charge(self.amperage, kwh)
+            else:
+                b = self.bill = _tariff.estimate(self.tariff, self.amperage, p, int(kwh * 1000 + 0.5))
+                self.charge_yen = b[0]
         except Exception as e:  # a plug-in tariff may fail
-            self.charge_yen = None
+            self.charge_yen = self.bill = None
             self._error("tariff", e)
 
     def fresh_reading(self, now=None):
@@ -453,6 +501,21 @@ class App:
             now = self.clock()
         return r if ticks_diff(now, r.t) < STALE_MS else None
 
+    def figures(self):
+        """The app's figures for the MQTT state: period_kwh, today_kwh, forecast_kwh (kWh),
+        charge_yen, forecast_yen (yen)."""
+        kwh = self.session.period_kwh
+        b = self.bill
+        t = self.today_wh()
+        f = b and b[2]
+        return {
+            "period_kwh": kwh,
+            "charge_yen": self.charge_yen if kwh is not None else None,
+            "today_kwh": None if t is None else t / 1000,
+            "forecast_kwh": None if f is None else f / 1000,
+            "forecast_yen": b and b[3],
+        }
+
     # --- Ambient ----------------------------------------------------------------------------
     def make_record(self, now):
         """The Ambient record of the latest fresh reading, with its created time; None if none."""
@@ -463,94 +526,34 @@ class App:
         self._recorded_t = r.t
         s = self.session
         created = wall * 1000 - ticks_diff(now, r.t)
-        return ambient.make_record(
+        t = self.today_wh()
+        return _record.make_record(
             current_a(r),
             r.power_w,
             s.period_kwh,
             self.charge_yen if s.period_kwh is not None else None,
             getattr(s, "period_reverse_kwh", None),
             created,
+            self.bill and self.bill[3],
+            None if t is None else t / 1000,
         )
 
-    # --- view -------------------------------------------------------------------------------
+    # --- view: what lib/ui's fill(v, app, now) functions read besides the public attributes ---
     def fill_view(self, now=None):
-        """Copy the state into self.view (lib/view.py) for screens.draw; returns it."""
+        """Every screen's fields of self.view (tests, tools); returns it. The loop fills only the
+        screen on display (lib/ui/screens.py module(name).fill)."""
+        import lazy
+        from ui import view as _view
+
         if now is None:
             now = self.clock()
         if self.view is None:
-            from ui import view as _view
-
             self.view = _view.View()
-        return self._fill(self.view, now)
+        for name in ("connecting", "today", "diagnostics", "main"):
+            lazy.call("ui." + name, "fill", self.view, self, now)
+        return self.view
 
-    def _fill(self, v, now):
-        s = self.session
-        r = s.reading
-        state = s.state
-        v.contract_a = self.amperage
-        if r is not None:
-            age = ticks_diff(now, r.t)
-            v.power_w = r.power_w
-            v.current_r_da = r.current_r_da
-            v.current_t_da = r.current_t_da
-            v.age_s = age // 1000
-            v.stale = age >= STALE_MS
-        else:
-            v.power_w = v.current_r_da = v.current_t_da = v.age_s = v.stale = None
-        v.period_kwh = s.period_kwh
-        v.charge_yen = self.charge_yen if s.period_kwh is not None else None
-        v.period = self._period()
-        v.link = _LINK.get(state, "wait")
-        if self.network is None:
-            v.wifi = "off"
-        else:
-            v.wifi = "ok" if self.wifi_up else ("down" if self.wifi_drops else "wait")
-        amb = self.amb
-        if amb is None:
-            v.ambient = "off"
-            v.amb_ok = v.amb_failed = v.amb_buffered = 0
-        else:
-            v.ambient = amb.status()
-            v.amb_ok = amb.sent
-            v.amb_failed = amb.failed
-            v.amb_buffered = len(amb.backlog)
-        # connecting screen
-        if state in ("start", "scan"):
-            v.step = "scan"
-        elif state == "join":
-            v.step = "join"
-        else:
-            v.step = "read"
-        if state == "start" and self.network is not None and not self.wifi_up:
-            v.step = "wifi"
-        elif state == "start" and self.wall() is None and self._sync_time is not None:
-            v.step = "time"
-        v.status = s.status or ""
-        v.progress = s.progress if state in ("scan", "join") else None
-        v.reason = (s.error or s.status) if state == "failed" else None
-        # the status line shows an error only while it matters
-        if self.screen == "diagnostics":
-            v.error = s.error or self.last_error or (amb.last_error if amb is not None else None)
-        elif state != "ready" and s.error:
-            v.error = s.error
-        elif amb is not None and amb.backoff_ms:
-            v.error = amb.last_error
-        else:
-            v.error = None
-        today = s.today
-        v.today = today[3] if today else None
-        v.today_kwh = None
-        info = s.info or {}
-        v.channel = info.get("channel")
-        v.pan_id = info.get("pan_id")
-        v.lqi = info.get("lqi")
-        v.version = info.get("version")
-        v.uptime_s = self.uptime_s
-        mem_free = self._mem_free
-        v.free_heap = mem_free() if mem_free is not None else None
-        return v
-
-    def _period(self):
+    def period(self):
         """(m1, d1, m2, d2): first and last day of the billing period, or None without a clock."""
         wall = self.wall()
         if wall is None:
@@ -567,168 +570,47 @@ class App:
             self._period_val = (m1, d1, m2, d2)
         return self._period_val
 
-
-class Forwarder:
-    """Ambient store-and-forward: one record per interval, a flash backlog, the limits.
-
-    amb: the config's ambient section; http_post(url, body, timeout_s) -> status;
-    wall() -> Unix s or None; store: the app's Store (keeps the day's count).
-    Counters: sent (records Ambient accepted), failed (failed requests),
-    skipped (records not made: no fresh reading or no wall clock), flushed
-    (records sent late from the backlog); last_error; backoff_ms (0 while sends work).
-    batch: at most this many records per flush (FLUSH_BYTES caps a flush's bytes too).
-    """
-
-    def __init__(self, amb, http_post, wall, store, backlog_path, now, batch=24):
-        self.http_post = http_post
-        self.wall = wall
-        self.store = store
-        self.batch = batch
-        self._key = amb["write_key"]
-        self._bulk_head = ambient.array_head(self._key)  # built once: it starts every /dataarray body
-        self._url = ambient.url(amb["url"], amb["channel_id"])
-        self._bulk_url = ambient.url(amb["url"], amb["channel_id"], True)
-        self.interval_ms = amb["interval"] * 1000
-        self.due = ticks_add(now, self.interval_ms)
-        self.sent = 0
-        self.failed = 0
-        self.skipped = 0
-        self.flushed = 0
-        self.last_error = None
-        self.backoff_ms = 0
-        self._post_t = now
-        self._refused_t = None  # when the limiter last refused a flush
-        self._saved_t = now
-        self.backlog = ambient.Backlog(backlog_path)
-        self.limiter = ambient.Limiter()
-        self.limiter.restore(store.get("ambient_limiter"))
-        if len(self.backlog):
-            log.info("ambient: %d records waiting from before the restart", len(self.backlog))
-
-    def status(self):
-        """A word for the status line: ok, buffer (records waiting) or fail (sends failing)."""
-        return "fail" if self.backoff_ms else ("buffer" if len(self.backlog) else "ok")
-
-    def poll(self, now, online, make_record):
-        """Make the record that is due, send or keep it, flush the backlog.
-
-        What changes on the screen (the status word, the counts, the error) shows with the next
-        redraw, at most 10 s later: a redraw of its own would add ~0.6 KB to a cycle that
-        already holds a send, a failure or a flush."""
-        if ticks_diff(now, self.due) >= 0:
-            self.due = ticks_add(self.due, self.interval_ms)
-            if ticks_diff(now, self.due) >= 0:  # far behind (a long block): no burst
-                self.due = ticks_add(now, self.interval_ms)
-            rec = make_record(now)
-            if rec is None:
-                self.skipped += 1
-                log.debug("ambient: no fresh reading, record skipped")
-            elif len(self.backlog) or not self._send_one(now, online, rec):
-                if not self.backlog.add(rec):
-                    log.warning("ambient: backlog file not writable")
-        if len(self.backlog):
-            self._flush(now, online)
-        if ticks_diff(now, self._saved_t) >= LIMITER_SAVE_MS:
-            self._saved_t = now
-            self.store.set("ambient_limiter", self.limiter.state())
-            self.store.save()
-
-    def close(self):
-        self.store.set("ambient_limiter", self.limiter.state())
-        self.backlog.save()
-
-    def _can_send(self, now, online, n):
-        """The wall clock (Unix s) when a request of n records may go now, else None."""
-        wall = self.wall()
-        if wall is None or not online or 0 <= ticks_diff(now, self._post_t) < self.backoff_ms:
-            return None  # (a request more than ~6 days ago reads as negative: long past)
-        return wall if self.limiter.allow(wall, n) else None
-
-    def _post(self, now, wall, url, body, n):
-        """One request; True on HTTP 2xx. Spends the limiter (n records on success).
-
-        A failure allocates little: no answer is a constant last_error, the log line is
-        formatted only for the first failures and every 50th."""
-        self._post_t = now
-        err = None
+    def today(self):
+        """Today's 48 half hours (Wh | None) from midnight, or None: never another day's (after
+        midnight yesterday's chart is not today's). Days are the meter's, Japan time (UTC+9),
+        whatever utc_offset_s says. Asks the session for a fresh copy, which it fetches at most
+        every 30 min."""
+        s = self.session
         try:
-            status = self.http_post(url, body, POST_TIMEOUT_S)
+            s.request_today()
         except Exception as e:
-            status = None
-            err = e
-        ok = status is not None and 200 <= status < 300
-        self.limiter.spend(wall, n if ok else 0)
-        if ok:
-            self.backoff_ms = 0
-            return True
-        self.failed += 1
-        self.backoff_ms = (
-            POST_RETRY_MS if not self.backoff_ms else min(self.backoff_ms * 2, POST_RETRY_MAX_MS)
-        )
-        self.last_error = "Ambient: HTTP %d" % status if status is not None else "Ambient: no answer"
-        if self.failed <= 3 or self.failed % 50 == 0:
-            log.warning("ambient send failed (%s); %d waiting", self.last_error[9:], len(self.backlog))
-        if err is not None and self.failed <= 3:
-            log.debug("ambient: %r", err)
-        return False
-
-    def _send_one(self, now, online, rec):
-        wall = self._can_send(now, online, 1)
-        if wall is None:
-            return False
-        if self._post(now, wall, self._url, ambient.body(self._key, rec), 1):
-            self.sent += 1
-            return True
-        return False
-
-    def _flush(self, now, online):
-        """Send the oldest records (a batch through /dataarray) when a request may go.
-
-        The body is read from the backlog file into one buffer (Backlog.peek_body): a flush
-        allocates about twice the body, so the batch is kept small; at one request per
-        FLUSH_GAP_MS a backlog still drains far faster than records are made."""
-        # runs every step while records wait: no wall clock or limiter arithmetic (allocates)
-        if not online or 0 <= ticks_diff(now, self._post_t) < max(self.backoff_ms, FLUSH_GAP_MS):
-            return
-        t = self._refused_t
-        if t is not None:
-            if 0 <= ticks_diff(now, t) < FLUSH_WAIT_MS:
-                return
-            self._refused_t = None
+            self._error("today", e)
+        t = s.today
         wall = self.wall()
-        # near the day's quota send what still fits rather than waiting for a full batch
-        n = 0 if wall is None else min(len(self.backlog), self.batch, self.limiter.room(wall))
-        if not n:
-            self._refused_t = now  # quota used (or the clock unset): not again every step
-            return
-        # while sends fail, each retry carries one record: a refused request costs little
-        body, n = self.backlog.peek_body(self._bulk_head, n, 0 if self.backoff_ms else FLUSH_BYTES)
-        if not n:  # records counted but not readable (a failed write or read): recount from the file
-            self._refused_t = now
-            self.backlog.load()
-            return
-        ok = self._post(now, wall, self._bulk_url, body, n)
-        body = None
-        if not ok:
-            return
-        self.backlog.drop(n)
-        self.sent += n
-        self.flushed += n
-        if not len(self.backlog):
-            log.info("ambient: backlog sent (%d records so far)", self.flushed)
+        if t is None or t[0] is None or wall is None:
+            return None
+        import billing
 
+        if billing.days_from_civil(t[0], t[1], t[2]) != (wall + 32400) // 86400:  # the meter's day
+            return None
+        return t[3]
 
-_LINK = {"ready": "ok", "start": "join", "scan": "join", "join": "join", "failed": "fail"}
+    def today_wh(self):
+        """Wh used today in the half hours known (today()), or None."""
+        t = self.today()
+        if t is None:
+            return None
+        n = 0
+        for wh in t:
+            if wh is not None:
+                n += wh
+        return n
+
+    def free_heap(self):
+        """Free heap bytes (the mem_free() handed in), or None."""
+        return self._mem_free() if self._mem_free is not None else None
 
 
 def config_error_view(problems, page=0):
     """A View for the config error screen (problems: list of "key: what is expected")."""
     from ui import view as _view
 
-    return _problems_view(_view.View(), problems, page)
-
-
-def _problems_view(v, problems, page):
+    v = _view.View()
     v.problems = problems
     v.page = page
     return v

@@ -3,6 +3,10 @@
 The billing period starts ON the meter-reading day (検針日, 1-31) and runs
 to the day before the next reading day. A reading day that a month lacks
 (31 in April, 29-31 in February) is clamped to that month's last day.
+reading_day is an int 1-31, or a schedule of days that move from month to
+month: {y * 12 + m - 1: day, ..., 0: fallback day} (billing.parse.schedule()
+makes it from the config's {"2026-12": 21, ..., "default": 20}). The bill
+month of a period (its "X月分") is the month of the reading that closes it.
 
 Dates are (y, m, d) tuples in local time. Day numbers count days since
 1970-01-01 (civil-from-days / days-from-civil, after H. Hinnant), valid
@@ -55,9 +59,17 @@ def local_date(unix_s, utc_offset_s):
     return (y, m, d, s // 3600, s // 60 % 60, s % 60)
 
 
-def _check_day(reading_day):
-    if type(reading_day) is not int or not 1 <= reading_day <= 31:
+def reading_date(reading_day, y, m):
+    """Day of month m of year y on which the meter is read (clamped to the month's length)."""
+    if type(reading_day) is dict:
+        d = reading_day.get(y * 12 + m - 1)
+        if d is None:
+            d = reading_day[0]
+    else:
+        d = reading_day
+    if type(d) is not int or not 1 <= d <= 31:
         raise ValueError("reading day must be an int 1..31")
+    return min(d, days_in_month(y, m))
 
 
 def _prev_month(y, m):
@@ -70,23 +82,28 @@ def _next_month(y, m):
 
 def billing_period_start(reading_day, y, m, d):
     """(y, m, d) of the first day of the billing period that holds (y, m, d)."""
-    _check_day(reading_day)
-    start = min(reading_day, days_in_month(y, m))
+    start = reading_date(reading_day, y, m)
     if d >= start:
         return (y, m, start)
     py, pm = _prev_month(y, m)
-    return (py, pm, min(reading_day, days_in_month(py, pm)))
+    return (py, pm, reading_date(reading_day, py, pm))
 
 
 def billing_period_end(reading_day, y, m, d):
     """(y, m, d) of the last day of the billing period: the day before the next start."""
     sy, sm, _ = billing_period_start(reading_day, y, m, d)
     ny, nm = _next_month(sy, sm)
-    nxt = days_from_civil(ny, nm, min(reading_day, days_in_month(ny, nm)))
-    return civil_from_days(nxt - 1)
+    return civil_from_days(days_from_civil(ny, nm, reading_date(reading_day, ny, nm)) - 1)
+
+
+def next_reading(reading_day, y, m, d):
+    """(y, m, d) of the reading that closes the period holding (y, m, d); its month is the bill month."""
+    sy, sm, _ = billing_period_start(reading_day, y, m, d)
+    ny, nm = _next_month(sy, sm)
+    return (ny, nm, reading_date(reading_day, ny, nm))
 
 
 def days_since_period_start(reading_day, y, m, d):
-    """Days from the period start to (y, m, d): the E5 value (0 = today, at most 30)."""
+    """Days from the period start to (y, m, d): the E5 value (0 = today; at most 30, 35 with a schedule)."""
     sy, sm, sd = billing_period_start(reading_day, y, m, d)
     return days_from_civil(y, m, d) - days_from_civil(sy, sm, sd)

@@ -1,8 +1,12 @@
-"""Tariff parsing: presets, declarative dicts and plug-ins (see lib/tariff.py).
+"""Tariff parsing: presets, declarative dicts and plug-ins (see lib/billing/tariff.py).
 
 Start-up work only: tariff.load() imports this module for the call and
-drops it from sys.modules afterwards. Nothing here uses eval/exec.
+drops it from sys.modules afterwards (lazy.call). Nothing here uses
+eval/exec. Time bands, days off, dated adjustments and reading-day
+schedules are parsed by billing.parse, loaded only for a config that has them.
 """
+
+import lazy
 
 from billing.tariff import Tariff, TariffError, _fail, _num, _show
 
@@ -40,9 +44,27 @@ PRESETS = {
         "basic_per_10a": 311.75,
         "tiers": ((360, 34.42), (None, 36.59)),
     },
+    # TEPCO スマートライフS: night 1:00-6:00 and day 6:00-1:00, every day (docs/tariffs.md).
+    # No basic charge we could cite: the config must give "basic" or "basic_per_10a".
+    "tepco_smartlife_s": {
+        "bands": (
+            {"name": "night", "time": "01:00-06:00", "yen": 27.86},
+            {"name": "day", "yen": 35.76},
+        ),
+    },
 }
 
-_KEYS = ("adjustment_per_kwh", "basic", "basic_per_10a", "name", "preset", "tiers")
+_KEYS = (
+    "adjustment_per_kwh",
+    "adjustments",
+    "bands",
+    "basic",
+    "basic_per_10a",
+    "days_off",
+    "name",
+    "preset",
+    "tiers",
+)
 
 
 def _presets():
@@ -92,6 +114,15 @@ def from_dict(spec, name=None):
         if "basic" in spec or "basic_per_10a" in spec:
             merged.pop("basic", None)
             merged.pop("basic_per_10a", None)
+        elif base == "tepco_smartlife_s":  # no basic charge we could cite
+            raise TariffError(
+                "tariff: preset %s has no basic charge we can cite; give basic or basic_per_10a "
+                "from your bill" % base
+            )
+        if "bands" in spec:
+            merged.pop("tiers", None)
+        if "tiers" in spec:
+            merged.pop("bands", None)
         merged.update(spec)
         spec = merged
         name = name or base
@@ -122,13 +153,18 @@ def from_dict(spec, name=None):
         if not _num(per_10a) or per_10a < 0:
             _fail("tariff.basic_per_10a", "a number of yen >= 0", per_10a)
         per_10a = _milli(per_10a)
-    if "tiers" not in spec:
+    bands = spec.get("bands")
+    if bands is not None and "tiers" in spec:
+        raise TariffError("tariff: give tiers or bands, not both")
+    if bands is None and "tiers" not in spec:
         raise TariffError("tariff.tiers: missing, e.g. [[120, 29.80], [300, 36.40], [null, 40.49]]")
-    tiers = _tiers(spec["tiers"])
     adj = spec.get("adjustment_per_kwh", 0)
     if not _num(adj):
         _fail("tariff.adjustment_per_kwh", "a number of yen/kWh", adj)
-    return Tariff(nm, basic, per_10a, tiers, _milli(adj))
+    t = Tariff(nm, basic, per_10a, () if bands is not None else _tiers(spec["tiers"]), _milli(adj))
+    if bands is not None or "days_off" in spec or "adjustments" in spec:
+        lazy.call("billing.parse", "extend", t, spec)  # time bands, days off, dated figures
+    return t
 
 
 def from_name(name):
@@ -136,7 +172,7 @@ def from_name(name):
     if type(name) is not str:
         _fail("charge_func", "a preset or module name", name)
     if name in PRESETS:
-        return from_dict(PRESETS[name], name)
+        return from_dict({"preset": name}, name)
     parts = name.split(".")
     for p in parts:
         for c in p:

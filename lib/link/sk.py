@@ -3,18 +3,20 @@
 parse_line(line) classifies one line (without CRLF) into a tuple whose
 first item is a kind: OK FAIL EVER ESREG IPV6 EVENT EPANDESC FIELD EPONG
 ERXUDP ECHO UNKNOWN. LineReader turns raw UART bytes into lines in a
-preallocated buffer; in binary mode (ROPT 00) an ERXUDP's data is read by
-its length, since it may hold CR, LF and spaces.
+preallocated buffer. An ERXUDP line says itself whether its data is hex or
+raw bytes (ROPT may not answer: a BP35A1 without it is binary, an RL7023
+Stick-D has none and prints hex): after the data length come either
+exactly 2 x datalen hex digits and CRLF, or datalen raw bytes (which may
+hold CR, LF and spaces) and CRLF. The reader reads raw data by its length.
 
 The forms seen only at start-up (EVER, ESREG, EPONG, EPANDESC, FIELD, IPV6)
-are parsed by lib/link/sk_scan.py and binary ERXUDP lines are found by
-lib/link/sk_binary.py, each imported when needed, so a device in its steady
-state does not keep their bytecode in the heap.
+are parsed by lib/link/sk_scan.py, imported when needed, so a device in its
+steady state does not keep that bytecode in the heap.
 """
 
 import binascii
-import lazy
 
+import lazy
 from meter.echonet import CodecError
 
 try:
@@ -278,11 +280,12 @@ class LineReader:
     feed(data) copies bytes in (data may be a memoryview the caller reuses;
     what does not fit waits in a temporary bytes object, so drain with
     next_line() after each feed); next_line() returns one line as bytes
-    without CRLF, or None when no complete line is buffered. With .binary
-    set, an ERXUDP line is the header plus its raw data, read by length. A
-    line longer than the buffer is dropped (up to its CRLF) and counted in
-    .dropped, as is leading junk (bytes outside printable ASCII at a line
-    start). Never raises.
+    without CRLF, or None when no complete line is buffered. An ERXUDP line
+    whose data is not 2 x datalen hex digits is the header plus datalen raw
+    bytes, read by length; .hex tells which form the last ERXUDP had (None
+    before the first). A line longer than the buffer is dropped (up to its
+    CRLF, or by length) and counted in .dropped, as is leading junk (bytes
+    outside printable ASCII at a line start). Never raises.
     """
 
     def __init__(self, size=1400):
@@ -295,7 +298,8 @@ class LineReader:
         self._pending = None  # bytes fed while the buffer was full
         self._skip = 0  # raw bytes still to discard (oversized binary data)
         self._discard = False  # discarding up to the next LF (overlong line)
-        self.binary = False
+        self._len = 0  # datalen of the ERXUDP line being read
+        self.hex = None
         self.dropped = 0
 
     def feed(self, data):
@@ -390,12 +394,6 @@ class LineReader:
         self._start = s
         if s == end:
             return None
-        if self.binary and buf[s] == 69:  # 'E': maybe a binary ERXUDP (lib/link/sk_binary.py, kept once used)
-            from link import sk_binary
-
-            r = sk_binary.take(self, s, end)
-            if r != -1:
-                return r
         i = buf.find(b"\n", s, end)
         if i < 0:
             if end - s >= self._size:  # one line fills the buffer: drop it
@@ -403,7 +401,55 @@ class LineReader:
                 self._discard = True
                 self._start = end
             return None
-        self._start = i + 1
+        e = i + 1  # where the next line starts
         if i > s and buf[i - 1] == 13:
             i -= 1
+        if buf[s] == 69 and buf[s + 6] == 32 and self._mv[s : s + 7] == _ERXUDP:
+            d = self._data(s, i)
+            if d >= 0:
+                n = self._len
+                k = d
+                if i - d == 2 * n:
+                    while k < i and buf[k] in _HEX:
+                        k += 1
+                self.hex = k == i and i - d == 2 * n
+                stop = d + n
+                if not self.hex and stop > i:  # raw data holding an LF: read datalen bytes
+                    if stop - s > self._size:  # cannot hold it: drop it, skip its data
+                        self.dropped += 1
+                        self._skip = stop - end if stop > end else 0
+                        self._start = min(stop, end)
+                        return None
+                    if stop > end:
+                        return None  # the rest of the data is still to come
+                    i = e = stop  # the CRLF after the data is skipped as a line start
+        self._start = e
         return bytes(self._mv[s:i])
+
+    def _data(self, s, i):
+        """Index of the data of the ERXUDP line buf[s:i] (datalen in ._len), -1 when it has none."""
+        buf = self._buf
+        # tokens after ERXUDP: sender dest rport lport lla [rssi] secured [side] datalen
+        pos = s + 7
+        ntok = 0
+        while True:
+            sp = buf.find(b" ", pos, i)
+            if sp < 0:
+                return -1
+            ntok += 1
+            if ntok >= 7 and sp - pos == 4:
+                break
+            if ntok >= 9:
+                return -1
+            pos = sp + 1
+        n = 0
+        for k in range(pos, sp):
+            c = buf[k]
+            if 48 <= c <= 57:
+                n = n * 16 + c - 48
+            elif 65 <= c <= 70:
+                n = n * 16 + c - 55
+            else:
+                return -1
+        self._len = n
+        return sp + 1

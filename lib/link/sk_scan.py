@@ -1,24 +1,48 @@
 """SK lines seen at start-up: EVER, ESREG, EPONG, EPANDESC and its fields, IPv6 addresses.
 
-sk.parse_line hands these forms here (see sk._setup_form); the session's
+sk.parse_line hands these forms here (lib/lazy.py call()); the session's
 start-up keeps this module loaded while it runs, so in the steady state
 its bytecode is not in the device's heap.
 """
 
 from meter.echonet import CodecError
-from link.sk import _HEX, EPANDESC, EPONG, ESREG, EVER, FIELD, IPV6, _skip, _stop, _text
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+# the kinds of lib/link/sk.py (same values; this module does not import its caller back)
+EVER = const(2)
+ESREG = const(3)
+IPV6 = const(4)
+EPANDESC = const(6)
+FIELD = const(7)
+EPONG = const(8)
 
 _VALUED = ((EVER, b"EVER "), (ESREG, b"ESREG "), (EPONG, b"EPONG "))
+_HEX = b"0123456789ABCDEFabcdef"
+
+
+def _text(b):
+    """str of b; bytes outside printable ASCII become '?' when b is not UTF-8."""
+    try:
+        return b.decode()
+    except UnicodeError:
+        return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
 
 
 def parse(line):
     """(kind, ...) as sk.parse_line returns it for these forms; None for any other line."""
     for kind, word in _VALUED:
         if line.startswith(word) or line == word[:-1]:
-            a = _skip(line, len(word))
-            if a >= len(line):
+            v = line[len(word) :].strip().split(b" ")[0] if len(line) > len(word) else b""
+            if not v:
                 raise CodecError("%s without value" % _text(word))
-            return (kind, _text(line[a : _stop(line, a)]))
+            return (kind, _text(v))
     if line == b"EPANDESC":
         return (EPANDESC,)
     if line.startswith(b"  "):

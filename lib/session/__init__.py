@@ -3,31 +3,33 @@
 Session(uart, clock, store, rbid, password, ...) never blocks: the app
 calls poll() whenever it likes (at the latest after wait_ms() ms, or when
 the UART has bytes) and reads state, status, reading and period_kwh.
-Start-up, scan and join run as a generator driven by poll(); the steady
-state (one request at a time, matched on TID + SEOJ 028801) is a plain
-state machine that allocates little per refresh: the SKSENDTO line lives
-in a preallocated buffer and only the TID and length are patched in.
+Start-up, scan and join are a task object (lib/session/join.py, loaded
+while it runs) that poll() steps; the steady state is one table of due
+actions (_due) that both does the next action and says when to wake, so
+the two can never disagree. It allocates little per refresh: the SKSENDTO
+line lives in a preallocated buffer and only TID and length are patched.
+
+Two requests may be in flight: a reading (or D3/E1/D7) and one step of a
+history fetch (SetC E5, Get E2); a reading never waits for history. A
+meter that stops answering keeps the session: the session asks more slowly
+(at most every 60 s) and counts as lost only on evidence: EVENT 24 or
+26-28, EVENT 29 without EVENT 25, FAIL ER10 / no EPONG to SKPING, or 30 min
+without an answer. Timings and the state machine: docs/session.md.
 
 Every wait has a deadline; there are no sleeps. Credentials are written
 to the module and nowhere else: never logged, never in an exception.
-Timings and the state machine: docs/session.md.
-
-Heap: on the device the bytecode of every imported module lives in the
-heap, so only the steady request/answer cycle is here. The start-up task
-(set-up, scan, join; ll64, scan_ms and NO_METER too) is lib/session/join.py,
-loaded while it runs; what happens a few times a day (D3/E1/D7 and history
-answers, refusals, lost or expired sessions, the transmit limit, close) is
-lib/session/recover.py, loaded for the call. Both are dropped from sys.modules
-again.
+What happens a few times a day is decided or computed by modules loaded
+for the call (lib/lazy.py): lib/session/recover.py (PANA events, D3/E1/D7,
+refused EPCs, EA/EB pushes, the debug text of a line) and
+lib/session/history.py (which day to fetch, E2/E4 answers, the billing
+period's baseline; kept loaded while fetches are under way).
 """
 
 import lazy
-
-import billing
-from meter import echonet
 import log
 import meter
 from link import sk
+from meter import echonet
 from ticks import ticks_add, ticks_diff
 
 try:
@@ -40,20 +42,28 @@ except ImportError:
 
 SCAN_DURATIONS = (4, 5, 6, 7)
 
-_READ = const(1)  # request kinds (lib/session/recover.py uses the same values)
+_READ = const(1)  # the reading slot's request
 _INFO = const(2)
-_SETDAY = const(3)
-_HIST = const(4)
-_BASE = const(1)  # why history is fetched
-_TODAY = const(2)
+_BY_READ = const(1)  # which slot the SK command in flight belongs to
+_BY_HIST = const(2)
+_BY_PING = const(3)
+_BY_TERM = const(4)
 
+_JST = const(32400)  # the meter's days are Japan time, whatever the user's offset
 _CMD_MS = const(3000)  # OK/FAIL of an SK command
 _ANSWER_MS = const(5000)  # a meter answer (typically 0.4-1 s)
-_HIST_MS = const(15000)  # an E2/E4 answer (194+ bytes)
-_TRIES = const(4)  # sends per request before the session counts as lost
+_TRIES = const(4)  # sends of a reading before the meter counts as not answering
 _SEND_FAIL_MS = const(2000)  # retry this soon after EVENT 21 param 01 / FAIL
+_QUIET_MS = const(10000)  # meter not answering: ask after 10 s, 20 s, 40 s, then every 60 s
+_QUIET_MAX_MS = const(60000)
+_PING_MS = const(10000)  # SKPING -> EPONG
+_PING_EVERY_MS = const(300000)  # while the meter is not answering
+_SILENT_MS = const(1800000)  # no answer this long: the session counts as lost
+_REAUTH_MS = const(60000)  # EVENT 29 -> EVENT 25 at the latest
+_PAUSE_MS = const(3900000)  # EVENT 32 -> EVENT 33 at the latest (the limit is per hour)
 _TODAY_MS = const(1800000)  # today's history at most this often
 _CHECK_MS = const(60000)  # billing period check
+_HQ = const(4)  # history days waiting at most
 _ECHONET_PORT = const(0x0E1A)
 
 
@@ -78,13 +88,48 @@ class Reading:
         self.reverse_raw = None  # type: int | None
 
 
+class _Text:
+    """A line for log.debug(text): no format arguments, so nothing is allocated while DEBUG is
+    off; made text (lib/session/recover.py text()) only when a DEBUG line is written. n: its
+    length; head: SKSENDTO data after head bytes (0: a received line, bytes)."""
+
+    line = b""  # type: bytes | memoryview
+    n = 0
+    head = 0
+
+    def __str__(self):  # the formatter stays loaded once DEBUG lines are written
+        return lazy.load("session.recover").text(self.line, self.n, self.head)
+
+
+class _Days:
+    """History bookkeeping, planned by lib/session/history.py. q: the entries waiting (JST day
+    numbers; -1 - days ago without a wall clock); day, jday: the fetch in flight (days ago, JST
+    day); want: the entry it is for; fails: failed attempts for it; setc, get: its frames;
+    next0: (JST day, E2 at its 00:00) of the latest answer; base: the entry that gives the
+    baseline; base_date: (y, m, d, sy, sm, sd) of that fetch; checked: the JST day whose
+    baseline is settled; retry: Unix s before which the baseline is not fetched again."""
+
+    q = []  # type: list  # replaced by the session's own list
+    day = 0
+    jday = None
+    want = None
+    fails = 0
+    setc = b""
+    get = b""
+    next0 = None
+    base = None
+    base_date = None
+    checked = None
+    retry = 0
+
+
 class Session:
     """One B-route session (see the module docstring and docs/session.md).
 
     uart: write/readinto/any; clock: ticks ms; store: store.Store;
     dialect: "auto" | "bp35a1" | "bp35c0"; refresh_s: s between readings;
     reading_day: meter-reading day 1..31 (None: no period figures);
-    wall: callable -> Unix s or None; utc_offset_s: s (JST 32400).
+    wall: callable -> Unix s or None (meter days are JST: no offset needed).
     """
 
     def __init__(
@@ -98,32 +143,28 @@ class Session:
         refresh_s=10,
         reading_day=None,
         wall=None,
-        utc_offset_s=32400,
         scan_durations=SCAN_DURATIONS,
     ):
-        self._rbid = rbid or ""
-        self._pwd = password or ""
-        log.secret(self._rbid)
-        log.secret(self._pwd)
-        if len(self._rbid) >= 8:
-            log.secret(self._rbid[-8:])  # the PairID a scan prints
+        rbid = rbid or ""
+        password = password or ""
+        log.secret(rbid)
+        log.secret(password)
+        if len(rbid) >= 8:
+            log.secret(rbid[-8:])  # the PairID a scan prints
         self._uart = uart
         self._clock = clock
         self._store = store
         self._refresh_ms = int(refresh_s * 1000)
         self._reading_day = reading_day
         self._wall = wall
-        self._utc = utc_offset_s
-        self._durations = scan_durations
         if dialect == "auto":
             dialect = store.get("dialect") or "bp35a1"
         self._dss = dialect == "bp35c0"
-        self._rx = bytearray(256)
-        self._rxmv = memoryview(self._rx)
+        self._rxmv = memoryview(bytearray(256))
         self._reader = sk.LineReader(1400)
-        self._tx = bytearray(640)
-        self._txmv = memoryview(self._tx)
+        self._txmv = memoryview(bytearray(256))  # SKSENDTO header (<= 65 B) and frame
         self._txh = 0
+        self._text = _Text()
         self.state = "start"
         self.status = "Starting"
         self.progress = 0
@@ -133,6 +174,8 @@ class Session:
         self.period_reverse_kwh = None
         self.baseline = None
         self.today = None
+        self.history = None
+        self.history_seq = 0
         self.fixed_normal = None  # latest EA push: ((Y, M, D, h, m, s), kWh | None)
         self.fixed_reverse = None  # latest EB push
         self.info = {
@@ -160,19 +203,18 @@ class Session:
         }
         now = self._now = clock()
         self._tid = (now & 0x3FFF) + 1
-        self._resp = None  # OK/FAIL tuple of the last command
         self._cmd_until = None  # deadline of the SK command in flight
-        self._until = now  # deadline the start-up task waits for
-        self._pans = None  # EPANDESC dicts while scanning
-        self._scan_done = False
-        self._join_result = None
+        self._by = 0  # what that command was (_BY_*)
         self._ip = None
-        self._req = 0  # kind of the request in flight (0 = none)
+        self._req = 0  # reading slot: kind in flight (0 = none)
         self._req_frame = b""
         self._req_tid = -1
         self._req_until = now
         self._req_tries = 0
         self._resend = False
+        self._fetch = None  # the history fetches while days wait (lib/session/history.py)
+        self._days = _Days()
+        self._days.q = []
         self._hold_until = now
         self._read_epcs = [0xE7, 0xE8, 0xE0, 0xE3]
         self._hist_epcs = [0xE2, 0xE4]
@@ -182,40 +224,43 @@ class Session:
         self._unit = 1.0  # type: float
         self._digits = None  # type: int | None
         self._next_read = now
+        self._quiet = 0  # reading attempts since the meter last answered, after the tries
+        self._heard = now  # when the meter last answered (or the session was joined)
+        self._alarm = now  # the session counts as lost then: 30 min after that, or no EPONG
+        self._ping_next = None
         self._lost = 0
+        self._known = False
         self._infc = []
-        self._hist_for = 0
-        self._hist_day = 0
-        self._hist_date = (0, 0, 0, 0, 0, 0)  # today and the period start of a baseline fetch
-        self._hist_next = False
         self._echo_off = False
         b = store.get("baseline")  # [sy, sm, sd, raw, raw_reverse, fy, fm, fd]
         self._base = b if isinstance(b, list) and len(b) == 8 and isinstance(b[3], int) else None
         self._base_next = now
-        self._base_retry = None
         self._today_wanted = False
         self._today_t = None
-        self._closing = False
-        self._closed = False
+        self._closing = 0  # 1 while close() waits, 2 once the module confirmed
         self._wake = now
-        self._task = self._connect(True, False)
+        self._task = None
+        # what the join task needs: the module, the store, these dicts and the credentials
+        self._job = (uart, store, self.counters, self.info, rbid, password, scan_durations)
+        self._connect(True, False)
 
     # ---- public ----------------------------------------------------------
     def poll(self):
         """Read what the UART has and advance the state machine. Never blocks."""
         now = self._now = self._clock()
         self._read_uart()
-        if self._task is not None:
-            try:
-                next(self._task)
-            except StopIteration:
-                self._end_task()
-        elif self.state == "ready":
-            self._step_ready(now)
-        elif self.state == "reauth" or self.state == "paused":
-            if ticks_diff(self._hold_until, now) <= 0:
-                self._rare("hold_over")
-        self._plan()
+        t = self._today_t  # expire stamps while they are young: ticks_diff wraps after 6.2 days
+        if t is not None and ticks_diff(now, t) >= _TODAY_MS:
+            self._today_t = None
+        task = self._task
+        if task is None:
+            self._wake = self._due(now, True)
+        elif task.step(now):
+            self._joined(task)
+        else:
+            self._state(task.state, task.status, task.progress)
+            self.error = task.error
+            self._wake = task.wake
 
     def wait_ms(self):
         """How long the caller may sleep before the next poll (0..1000 ms).
@@ -229,8 +274,32 @@ class Session:
         return 0 if d < 0 else 1000 if d > 1000 else d
 
     def request_today(self):
-        """Ask for today's half-hour history (fetched at most every 30 min)."""
+        """Keep `today` (today's half hours) fresh: fetched now, then at most every 30 min."""
         self._today_wanted = True
+
+    def request_history(self, days_ago):
+        """Queue a fetch of the meter's 30-min history (E2) for the day days_ago (0 = today .. 99).
+
+        When the answer is parsed, history becomes (y, m, d, wh48): the day's JST date (None
+        without a wall clock) and 48 ints, the Wh used in each half hour from 00:00 (None where
+        the meter has no data; today's half hour in progress counts up to the latest reading),
+        and history_seq grows by one. The latest day waiting is fetched first, and the day after
+        a past day first of all when its 00:00 value is not known yet (the 23:30 half hour needs
+        it; that day is not handed on). A day that cannot be fetched is given up after 3
+        attempts. At most 4 days wait: False when the queue is full. Readings never wait for
+        history.
+        """
+        if not 0 <= days_ago <= 99:
+            raise ValueError(days_ago)
+        w = self._w()
+        e = -1 - days_ago if w is None else (w + _JST) // 86400 - days_ago
+        q = self._days.q
+        if e in q:
+            return True
+        if len(q) >= _HQ:
+            return False
+        q.append(e)
+        return True
 
     def close(self, deadline_ms=3000, idle=None):
         """End the PANA session politely (SKTERM) and wait for EVENT 27/28.
@@ -239,17 +308,57 @@ class Session:
         time.sleep_ms; tests pass the virtual clock's advance). True when the
         module confirmed the end.
         """
-        return self._rare("close", deadline_ms, idle)
+        joined = self._ip is not None and self._task is None
+        self._end_task()
+        self._req = 0
+        self._end_fetch()
+        if joined:
+            self._now = self._clock()
+            self._state("closing", self.status)
+            self._closing = 1
+            self._command(b"SKTERM", _BY_TERM, deadline_ms)
+            lazy.call("session.recover", "close", self, deadline_ms, idle)
+        self._state("closed", "Closed")
+        return self._closing == 2
 
-    # ---- start-up: module set-up, scan, join (lib/session/join.py) -------
+    # ---- start-up and recovery: the join task (lib/session/join.py) ------
     def _connect(self, setup, rescan):
-        """The start-up task (a generator); its module stays loaded only while it runs."""
-        return lazy.load("session.join").connect(self, setup, rescan)
+        """Start the join task: module set-up (with setup), SKTERM, the cached PAN or a scan, SKJOIN."""
+        self._end_task()
+        self._req = 0
+        self._end_fetch()
+        self._ping_next = None
+        self._cmd_until = None
+        self._ip = None
+        self._task = lazy.load("session.join").Connect(
+            self._job, self._dss, setup, rescan, self._lost, self._known, self._echo_off, self._now
+        )
+        self._state(self._task.state, self._task.status, 0)
 
     def _end_task(self):
         self._task = None
         lazy.drop("session.join")  # start-up code: free its bytecode (the qstrs stay)
         lazy.drop("link.sk_scan")
+
+    def _joined(self, t):
+        """The join task ended with a session: the steady state starts."""
+        self._end_task()
+        now = self._now
+        self._echo_off = t.echo_off
+        self._set_dss(t.dss)
+        self._ip = t.ip
+        self._header()
+        self._known = True
+        log.info("joined: reading every %d s", self._refresh_ms // 1000)
+        self._state("ready", "Connected", 100)
+        self.error = None
+        self._req = self._quiet = 0
+        self._resend = False
+        self._info_ok = False
+        self._next_read = self._base_next = self._heard = now
+        self._alarm = ticks_add(now, _SILENT_MS)
+        self._infc = []
+        self._wake = now
 
     # ---- UART ------------------------------------------------------------
     def _read_uart(self):
@@ -269,11 +378,16 @@ class Session:
                 self._on_line(line)
 
     def _on_line(self, line):
-        # fast path, no allocation: "EVENT 21 <ipv6> [side] NN" follows every SKSENDTO
         n = len(line)
+        x = self._text
+        x.line = line
+        x.n = n
+        x.head = 0
+        log.debug(x)
+        # fast path, no allocation: "EVENT 21 <ipv6> [side] NN" follows every SKSENDTO
         if (n == 51 or n == 53) and line.startswith(b"EVENT 21 ") and line[n - 3] == 32:
             if n == 51 or self._dss:
-                if line[n - 1] == 49 and line[n - 2] == 48 and self._req and self._task is None:
+                if line[n - 1] == 49 and line[n - 2] == 48 and self._task is None:
                     self._send_failed()  # param 01: the frame did not leave
                 return
         try:
@@ -286,41 +400,73 @@ class Session:
             self._on_udp(t[1])
         elif kind == sk.EVENT:
             self._on_event(t[1], t[3], t[4])
+        elif self._task is not None:
+            self._task.line(t)  # OK/FAIL, EVER, EPANDESC and its fields, echo: the join task's
         elif kind == sk.OK or kind == sk.FAIL:
             if self._cmd_until is not None:
-                self._resp = t
                 self._cmd_until = None
-        elif kind == sk.EVER:
-            self.info["version"] = t[1]
-        elif kind == sk.EPANDESC:
-            if self._pans is not None:
-                self._pans.append({})
-        elif kind == sk.FIELD:
-            if self._pans:
-                self._pans[-1][t[1]] = t[2]
+                self._replied(t)
+        elif kind == sk.EPONG:  # the meter answers SKPING: the session is kept
+            self._alarm = ticks_add(self._heard, _SILENT_MS)
+            if self._quiet:
+                self._ping_next = ticks_add(self._now, _PING_EVERY_MS)
+        elif kind == sk.ECHO:
+            if self._echo_off and not self._closing:
+                self._echo_off = False  # echo is back on: the module was reset
+                self._act((7, "the module was reset"))
         elif kind == sk.UNKNOWN:
             self.counters["bad_lines"] += 1
-        elif kind == sk.ECHO:
-            if self._task is not None:
-                self._echo_off = False  # echo during set-up: this module ignores SFE 0
-            elif self._echo_off and not self._closing:
-                self._echo_off = False  # echo is back on: the module was reset
-                self._rare("restart", "the module was reset")
+
+    def _replied(self, t):
+        """OK/FAIL to the SK command in flight (the steady state's SKSENDTO, SKPING, SKTERM)."""
+        if t[0] == sk.OK:
+            return
+        by = self._by
+        if by < _BY_PING:
+            self._send_failed()
+        else:  # SKPING refused (FAIL ER10: no session), or SKTERM refused
+            self._act(lazy.call("session.recover", "failed", by == _BY_PING, t[1], self.state))
 
     def _on_event(self, num, param, side):
         if side is not None and not self._dss:
             log.info("module prints SIDE: BP35C0 dialect")
             self._set_dss(True)
-        if num == 0x21:
-            if param == 1 and self._req and self._task is None:
+        if self._task is not None:
+            self._task.event(num)  # scan done, joined, refused, old session ended
+        elif num == 0x21:
+            if param == 1:
                 self._send_failed()
+        elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:  # PANA session and transmit limit
+            self._act(lazy.call("session.recover", "event", num, self.state, self._closing))
+
+    def _act(self, a):
+        """Do what lib/session/recover.py decided: None or (what, why); what: 1 lost, 2 hold for
+        re-authentication, 3 hold for the transmit limit, 4 resume after it, 5 resume after
+        re-authentication, 6 closed (why: confirmed), 7 the module was reset, 8 no SKPING."""
+        if a is None:
             return
-        if num == 0x22:
-            self._scan_done = True
-        elif (num == 0x25 or num == 0x24) and self._task is not None:
-            self._join_result = num == 0x25
-        elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:
-            self._rare("event", num)  # PANA ended, expired, re-authenticated; transmit limit
+        k, why = a
+        if k == 1 or k == 7:  # the session is lost (7: the module was reset)
+            self._lost += k == 1
+            rescan = k == 1 and self._lost >= 2
+            self.counters["rescans" if rescan else "rejoins"] += 1
+            log.warning("%s: %s", why, "scanning again" if rescan else "joining again")
+            self._connect(k == 7, rescan)
+        elif k == 2:
+            self._hold("reauth", "Re-authenticating", _REAUTH_MS)
+        elif k == 3:
+            self._hold("paused", "Paused: radio transmit limit", _PAUSE_MS)
+        elif k == 4:
+            self._heard = self._now  # nothing was asked while it was paused
+            self._alarm = ticks_add(self._now, _SILENT_MS)
+            self._resume()
+        elif k == 5:
+            self._resume()
+        elif k == 6:  # closed (EVENT 27/28, or SKTERM refused)
+            self._closing = 2 if why else 0
+            self._state("closed", "Closed")
+        else:  # 8: SKPING refused: no evidence either way
+            self._alarm = ticks_add(self._heard, _SILENT_MS)
 
     def _on_udp(self, e):
         if e.lport != _ECHONET_PORT:
@@ -330,21 +476,34 @@ class Session:
         except ValueError:
             self.counters["bad_lines"] += 1
             return
+        h = self._reader.hex
+        if h != self.info["hex"]:
+            self.info["hex"] = h
         esv = f.esv
         if esv == echonet.ESV_INFC and len(self._infc) < 4:
-            self._infc.append(echonet.build_infc_res(f.tid, f.seoj, [p[0] for p in f.props]))
-        kind = self._req
-        if kind and f.tid == self._req_tid and f.seoj == echonet.EOJ_METER and self._from_meter(e):
-            if kind == _SETDAY:
-                match = esv == echonet.ESV_SET_RES or esv == echonet.ESV_SETC_SNA
-            else:
-                match = esv == echonet.ESV_GET_RES or esv == echonet.ESV_GET_SNA
-            if match:
-                self._answered(f)
-                return
-        self.counters["unsolicited"] += 1
+            self._infc.append(lazy.call("session.recover", "infc_res", f))
         if f.seoj == echonet.EOJ_METER:
-            self._keep(f)
+            tid = f.tid
+            if self._req and tid == self._req_tid and self._from_meter(e):
+                if esv == echonet.ESV_GET_RES or esv == echonet.ESV_GET_SNA:
+                    self._answered(f)
+                    return
+            h = self._fetch
+            if h is not None and h.busy and tid == h.tid and self._from_meter(e):
+                r = self.reading
+                got = h.answer(f, self._now, self._digits, self._coef, self._unit, r and r.cumulative_raw)
+                if got is not None:
+                    self._heard_from()
+                    if got:
+                        self._got_day(got)
+                    return
+        self.counters["unsolicited"] += 1
+        if f.seoj == echonet.EOJ_METER and (esv == echonet.ESV_INF or esv == echonet.ESV_INFC):
+            r = lazy.call("session.recover", "fixed", f.props, self._coef, self._unit, self._info_ok)
+            if r[0] is not None:  # EA/EB pushed after :00/:30
+                self.fixed_normal = r[0]
+            if r[1] is not None:
+                self.fixed_reverse = r[1]
 
     def _from_meter(self, e):
         """True when the datagram's sender is the joined meter (IPv6, any letter case)."""
@@ -353,20 +512,6 @@ class Session:
             return True
         sender = e.sender  # decoded only for a frame that already carries our TID
         return sender == ip or sender.upper() == ip.upper()
-
-    def _keep(self, f):
-        """Latest EA/EB from a push (or any unsolicited meter frame)."""
-        for epc, edt in f.props:
-            if (epc == 0xEA or epc == 0xEB) and edt:
-                try:
-                    when, raw = meter.decode(epc, edt)  # pyright: ignore[reportGeneralTypeIssues]
-                except ValueError:
-                    continue
-                kwh = meter.to_kwh(raw, self._coef, self._unit) if self._info_ok else None
-                if epc == 0xEA:
-                    self.fixed_normal = (when, kwh)
-                else:
-                    self.fixed_reverse = (when, kwh)
 
     # ---- state ---------------------------------------------------------------
     def _state(self, state, status, progress=0):
@@ -379,118 +524,247 @@ class Session:
     def _set_dss(self, dss):
         self._dss = dss
         self.info["dialect"] = "bp35c0" if dss else "bp35a1"
+        if self._task is not None:
+            self._task.dss = dss
         if self._ip is not None:
             self._header()
 
     def _header(self):
         """SKSENDTO header in the tx buffer; the frame goes right after it."""
         h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if self._dss else "")).encode()
-        self._tx[: len(h)] = h
+        self._txmv[: len(h)] = h
         self._txh = len(h)
 
-    # ---- steady state ------------------------------------------------------
-    def _step_ready(self, now):
-        r = self._resp
-        if r is not None:
-            self._resp = None
-            if r[0] == sk.FAIL and self._req:
-                self._send_failed()
-        if self._cmd_until is not None:
-            if ticks_diff(self._cmd_until, now) > 0:
-                return
-            self._cmd_until = None  # no OK: the request deadline takes care of it
+    def _hold(self, state, status, ms):
+        """EVENT 29 (re-authentication) or EVENT 32 (transmit limit): nothing is sent until it ends."""
+        self._state(state, status, 100)
+        self._hold_until = ticks_add(self._now, ms)
+
+    def _resume(self):
+        if self._quiet:
+            self._state("quiet", "Meter not answering", 100)
+        else:
+            self._state("ready", "Connected", 100)
+        if self._req:
+            self._resend = True  # the held request goes out again (a counted try)
+
+    # ---- the steady state: one table of due actions ------------------------
+    def _due(self, now, run):
+        """Do (with run) the first due action, in priority order; return when the next one is due.
+
+        The same rows decide what to do and when to wake, so the two cannot disagree; at most
+        one action per call, and the caller polls again at once after one (wake = now).
+        """
+        w = ticks_add(now, 1000)
+        c = self._cmd_until
+        if c is not None:  # an SK command awaits its OK/FAIL: nothing else goes out meanwhile
+            if ticks_diff(c, now) > 0:
+                return c
+            self._cmd_until = None  # no OK/FAIL: the request's own deadline takes care of it
+        st = self.state
+        if st == "reauth" or st == "paused":
+            t = self._hold_until
+            if ticks_diff(t, now) > 0:
+                return t
+            if run:  # no EVENT 25 after EVENT 29: lost; EVENT 33 missed: try again
+                self._act(lazy.call("session.recover", "event", 0, st, False))
+            return now
+        if st != "ready" and st != "quiet":
+            return w
+        ready = st == "ready"
+        # 1. INFC_Res owed to the meter
         if self._infc:
-            self._raw_send(self._infc.pop(0))
-            self.counters["infc_res"] += 1
-            return
+            if run:
+                self._raw_send(self._infc.pop(0), -1, 0)
+                self.counters["infc_res"] += 1
+            return now
+        # 2. the reading in flight: re-sent after a hold, or its deadline
         if self._req:
             if self._resend:
-                self._resend = False
-                self._transmit(False)
-            elif ticks_diff(self._req_until, now) <= 0:
-                self._timeout()
-            return
-        if self._hist_next:  # E5 is set: get the history right away
-            self._hist_next = False
-            self._request(
-                _HIST, echonet.build_get(0, self._hist_epcs if self._hist_for == _BASE else b"\xe2")
-            )
-        elif ticks_diff(self._next_read, now) <= 0:
-            late = ticks_diff(now, self._next_read) >= self._refresh_ms
-            self._next_read = ticks_add(now if late else self._next_read, self._refresh_ms)
-            self._request(_READ, self._read_frame)
-        elif not self._info_ok:
-            self._request(_INFO, echonet.build_get(0, b"\xd3\xe1\xd7"))
-        elif self._today_wanted and (self._today_t is None or ticks_diff(now, self._today_t) >= _TODAY_MS):
-            self._today_wanted = False
-            self._today_t = now
-            self._history(_TODAY, 0)
-        elif ticks_diff(self._base_next, now) <= 0:
-            self._base_next = ticks_add(now, _CHECK_MS)
-            self._check_period(now)
+                if run:
+                    self._resend = False
+                    self._timeout()
+                return now
+            t = self._req_until
+            if ticks_diff(t, now) <= 0:
+                if run:
+                    self.counters["timeouts"] += 1
+                    self._timeout()
+                return now
+            w = _sooner(w, t)
+        # 3. the history step in flight: its deadline
+        h = self._fetch
+        if h is not None and h.busy:
+            t = h.until
+            if ticks_diff(t, now) <= 0:
+                if run:
+                    self.counters["timeouts"] += 1
+                    h.timeout(now)
+                return now
+            w = _sooner(w, t)
+        # 4. no EPONG in time, or no answer for 30 min: the session counts as lost
+        t = self._alarm
+        if ticks_diff(t, now) <= 0:
+            if run:
+                self._act((1, "Meter not answering"))  # no EPONG, or no answer for 30 min
+            return now
+        w = _sooner(w, t)
+        if self._req:
+            return w  # one reading at a time; history and pings wait for its answer
+        # 5. the next reading (in the quiet state: the next attempt)
+        t = self._next_read
+        if ticks_diff(t, now) <= 0:
+            if run:
+                late = ticks_diff(now, t) >= self._refresh_ms
+                self._next_read = ticks_add(now if late else t, self._refresh_ms)
+                self._request(_READ, self._read_frame)
+            return now
+        w = _sooner(w, t)
+        # 6. SKPING while the meter is not answering
+        t = self._ping_next
+        if t is not None:
+            if ticks_diff(t, now) <= 0:
+                if run:
+                    self._ping()
+                return now
+            w = _sooner(w, t)
+        if not ready:
+            return w
+        # 7. D3/E1/D7 once per session
+        if not self._info_ok:
+            if run:
+                self._request(_INFO, echonet.build_get(0, b"\xd3\xe1\xd7"))
+            return now
+        # 8. the next history fetch, one at a time
+        if h is None or not h.busy:
+            if self._days.q:
+                t = now if h is None else h.next
+                if ticks_diff(t, now) <= 0:
+                    if run:
+                        (h or self._new_fetch(now)).start(now)
+                    return now
+                w = _sooner(w, t)
+            elif h is not None:
+                self._end_fetch()  # no day waits: the fetcher goes, and its bytecode
+            # 9. today's history, at most every 30 min
+            if self._today_wanted and self._today_t is None:
+                if run:
+                    self._today_wanted = False
+                    self._today_t = now
+                    self.request_history(0)
+                return now
+            # 10. the billing period's baseline, checked every minute
+            t = self._base_next
+            if ticks_diff(t, now) <= 0:
+                if run:
+                    self._base_next = ticks_add(now, _CHECK_MS)
+                    self._check_period(now)
+                return now
+            w = _sooner(w, t)
+        return w
 
     def _request(self, kind, frame):
         self._req = kind
         self._req_frame = frame
         self._req_tries = 0
-        self._transmit(True)
+        self._transmit()
 
-    def _transmit(self, counted):
-        """SKSENDTO the request frame with a fresh TID (one write, preallocated buffer)."""
-        tid = self._tid = self._tid % 0xFFFF + 1
-        self._req_tid = tid
-        if counted:
-            self._req_tries += 1
-        self._req_until = ticks_add(self._now, _HIST_MS if self._req == _HIST else _ANSWER_MS)
+    def _transmit(self):
+        """SKSENDTO the reading slot's frame with a fresh TID (one write, preallocated buffer)."""
+        tid = self._req_tid = self._tid = self._tid % 0xFFFF + 1
+        self._req_tries += 1
+        self._req_until = ticks_add(self._now, _ANSWER_MS)
         self.counters["requests"] += 1
-        self._raw_send(self._req_frame, tid)
+        self._raw_send(self._req_frame, tid, _BY_READ)
 
-    def _raw_send(self, frame, tid=-1):
-        tx = self._tx
+    def _raw_send(self, frame, tid, by):
+        tx = self._txmv
         h = self._txh
         n = len(frame)
+        if h + n > 256:
+            return  # an INFC_Res for 90+ EPCs: no meter sends such an INFC
         tx[h : h + n] = frame
         if tid >= 0:
             tx[h + 2] = tid >> 8
             tx[h + 3] = tid & 0xFF
         for k in range(4):  # datalen: 4 hex digits before the space
             tx[h - 2 - k] = b"0123456789ABCDEF"[(n >> (4 * k)) & 15]
-        self._resp = None
+        x = self._text
+        x.line = self._txmv
+        x.n = h + n
+        x.head = h
+        log.debug(x)
+        self._by = by
         self._cmd_until = ticks_add(self._now, _CMD_MS)
         self._uart.write(self._txmv[: h + n])
 
+    def _command(self, text, by, ms=_CMD_MS):
+        """One SK command line in the steady state (SKPING, SKTERM)."""
+        log.debug("> %s", text.decode())
+        self._by = by
+        self._cmd_until = ticks_add(self._now, ms)
+        self._uart.write(text + b"\r\n")
+
+    def _ping(self):
+        """SKPING the meter: EPONG keeps the session, FAIL ER10 or silence ends it."""
+        self._ping_next = None
+        self._alarm = _sooner(self._alarm, ticks_add(self._now, _PING_MS))
+        self._command(b"SKPING " + self._ip.encode(), _BY_PING)  # pyright: ignore[reportOptionalMemberAccess]
+
     def _send_failed(self):
-        """EVENT 21 param 01 or FAIL: the frame did not leave; retry soon (counts as a try)."""
-        self.counters["send_failures"] += 1
+        """EVENT 21 param 01 or FAIL: the frame did not leave; retry soon (the send was a try)."""
+        by = self._by
         soon = ticks_add(self._now, _SEND_FAIL_MS)
-        if ticks_diff(self._req_until, soon) > 0:
-            self._req_until = soon
+        if by == _BY_READ and self._req:
+            self.counters["send_failures"] += 1
+            if ticks_diff(self._req_until, soon) > 0:
+                self._req_until = soon
+        elif by == _BY_HIST and self._fetch is not None and self._fetch.busy:
+            self.counters["send_failures"] += 1
+            if ticks_diff(self._fetch.until, soon) > 0:
+                self._fetch.until = soon
 
     def _timeout(self):
-        self.counters["timeouts"] += 1
-        if self._req_tries < _TRIES:
+        """The reading got no answer (deadline, or its send was held): send again, or slow down."""
+        if self._req_tries < (_TRIES if self.state == "ready" else 1):
             self.counters["retries"] += 1
-            self._transmit(True)
+            self._transmit()
             return
-        log.warning("no answer from the meter after %d tries", _TRIES)
-        self._rare("lose", "meter not answering")
+        self._req = 0
+        q = self._quiet = self._quiet + 1
+        # send to send: 10 s, 20 s, 40 s, then 60 s (this is the deadline, 5 s after the send)
+        self._next_read = ticks_add(self._now, min(_QUIET_MS << min(q - 1, 3), _QUIET_MAX_MS) - _ANSWER_MS)
+        if self.state == "ready":
+            log.warning("no answer from the meter after %d tries", _TRIES)  # the session is kept
+            self._state("quiet", "Meter not answering", 100)
+            self.error = "Meter not answering"
+            self._ping_next = self._now
+
+    def _heard_from(self):
+        """The meter answered: the session is alive."""
+        self._heard = self._now
+        self._alarm = ticks_add(self._now, _SILENT_MS)
+        self._lost = 0
+        if self._quiet:
+            self._quiet = 0
+            self._ping_next = None
+            if self.state == "quiet":
+                self._state("ready", "Connected", 100)
+                self.error = None
 
     def _answered(self, f):
         kind = self._req
         self._req = 0
         self._resend = False
-        self._lost = 0
         self.counters["answers"] += 1
+        self._heard_from()
         if kind == _READ:
             self._on_read(f)
-        elif kind == _SETDAY and f.esv == echonet.ESV_SET_RES:
-            self._hist_next = True
         else:
-            self._rare("answer", kind, f)
-
-    def _rare(self, name, *args):
-        """recover.name(self, *args): seldom work (lib/session/recover.py), loaded for the call."""
-        return lazy.call("session.recover", name, self, *args)
+            r = lazy.call("session.recover", "info", f.props)
+            self._info_ok = True
+            self._coef, self._unit, self._digits = r
+            self._kwh()
 
     def _on_read(self, f):
         r = self.reading
@@ -500,7 +774,11 @@ class Session:
         r.tid = f.tid
         for epc, edt in f.props:
             if not edt:
-                self._rare("refused", epc)
+                frame = lazy.call("session.recover", "refused", epc, self._read_epcs, self._hist_epcs)
+                if frame is not None:
+                    self._read_frame = frame
+                    if 0xE4 not in self._hist_epcs:
+                        self.period_reverse_kwh = None
                 continue
             try:
                 v = meter.decode(epc, edt)
@@ -531,68 +809,61 @@ class Session:
             if 0xE4 in self._hist_epcs:
                 self.period_reverse_kwh = meter.delta_kwh(r.reverse_raw, b[4], self._digits, coef, unit)
 
-    # ---- billing period baseline and today's history ---------------------
-    def _check_period(self, now):
-        """Start the baseline fetch when the period started or once a day."""
-        if self._wall is None or self._reading_day is None or not self._info_ok:
-            return
-        w = self._wall()
-        if w is None:
-            return
-        y, m, d, hh, mm, _ = billing.local_date(w, self._utc)
-        rd = self._reading_day
-        sy, sm, sd = billing.billing_period_start(rd, y, m, d)
-        b = self._base
-        if b is not None and b[0] == sy and b[1] == sm and b[2] == sd:
-            if self.baseline is None:
-                self.baseline = (sy, sm, sd)
-                self._kwh()
-            if b[5] == y and b[6] == m and b[7] == d:
-                return  # fetched today
-        elif self.baseline is not None:
-            self.baseline = None  # a new period: old figures no longer apply
-            self.period_kwh = None
+    # ---- history: SetC E5 = day, then Get E2 (lib/session/history.py) ------
+    def _w(self):
+        """Unix s of the wall clock, None without one."""
+        return None if self._wall is None else self._wall()
+
+    def _send_h(self, frame):
+        """SKSENDTO for the history fetcher; the TID it carries."""
+        tid = self._tid = self._tid % 0xFFFF + 1
+        self.counters["requests"] += 1
+        self._raw_send(frame, tid, _BY_HIST)
+        return tid
+
+    def _new_fetch(self, now):
+        h = self._fetch = lazy.load("session.history").Fetch(
+            self._days, self._send_h, self._w, self._hist_epcs, self._store, self.counters, now
+        )
+        return h
+
+    def _end_fetch(self):
+        self._fetch = None
+        lazy.drop("session.history")
+
+    def _got_day(self, got):
+        """A history answer: (history or None, new baseline or None)."""
+        h, base = got
+        if 0xE4 not in self._hist_epcs:
             self.period_reverse_kwh = None
-        if (hh == 23 and mm >= 55) or (hh == 0 and mm < 5):
-            return  # around midnight the meter's day may differ from ours
-        if self._base_retry is not None and ticks_diff(self._base_retry, now) > 0:
-            return
-        self._base_retry = None
-        self._hist_date = (y, m, d, sy, sm, sd)
-        self._history(_BASE, billing.days_since_period_start(rd, y, m, d))
+        if h is not None:
+            self.history = h
+            self.history_seq += 1
+            if self._days.day == 0:
+                self.today = h
+        if base is not None:
+            self._base = base
+            self.baseline = (base[0], base[1], base[2])
+            self._kwh()
 
-    def _history(self, why, day):
-        self._hist_for = why
-        self._hist_day = day
-        self._request(_SETDAY, echonet.build_setc(0, [(0xE5, bytes((day,)))]))
-
-    # ---- when to wake up -------------------------------------------------
-    def _plan(self):
-        now = self._now
-        if self._task is not None:
-            self._wake = self._until
+    def _check_period(self, now):
+        """Once a JST day (and when the period starts): is the baseline held, or to be fetched?"""
+        d = self._days
+        w = self._w()
+        if w is None or self._reading_day is None or not self._info_ok:
             return
-        st = self.state
-        w = ticks_add(now, 1000)
-        if self._cmd_until is not None:
-            w = _sooner(w, self._cmd_until)
-        elif st == "reauth" or st == "paused":
-            w = _sooner(w, self._hold_until)
-        elif st == "ready":
-            if self._infc or self._resend or self._resp is not None or self._hist_next:
-                w = now
-            elif self._req:
-                w = _sooner(w, self._req_until)
-            elif not self._info_ok:
-                w = now
-            else:
-                w = _sooner(w, self._next_read)
-                w = _sooner(w, self._base_next)
-                if self._today_wanted:
-                    w = now if self._today_t is None else _sooner(w, ticks_add(self._today_t, _TODAY_MS))
-        self._wake = w
+        if (w + _JST) // 86400 == d.checked or w < d.retry:
+            return
+        r = lazy.call("session.history", "period", d, self._base, w, self._reading_day)
+        if r == ():
+            if self.baseline is not None:
+                self.baseline = None  # a new period: old figures no longer apply
+                self.period_kwh = None
+                self.period_reverse_kwh = None
+        elif r is not None and self.baseline is None:
+            self.baseline = r
+            self._kwh()
 
 
 def _sooner(a, b):
     return b if ticks_diff(b, a) < 0 else a
-

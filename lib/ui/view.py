@@ -1,4 +1,4 @@
-"""What the screens show: the app fills a View, screens.draw(fb, view, name) draws it.
+"""What the screens show: each screen's fill(v, app, now) sets a View, its draw(fb, v) draws it.
 
 Defaults live on the class, so a fresh View costs no per-field memory and an
 unset field reads as its default. None means "unknown": the screen shows "--".
@@ -19,11 +19,15 @@ class View:
     current_t_da = None  # 0.1 A, phase T (None on 1-phase 2-wire)
     contract_a = 30  # A, the contract (breaker) amperage
     period_kwh = None  # kWh since the meter-reading day (None while the wall clock is unset)
-    charge_yen = None  # yen for period_kwh (None while the wall clock is unset)
+    charge_yen = None  # yen for period_kwh, an estimate (None while the wall clock is unset)
+    forecast_yen = None  # yen expected at the end of the period (None: not drawn)
+    export_kwh = None  # kWh exported since the meter-reading day (None or 0: not drawn)
     period = None  # (m1, d1, m2, d2): first and last day of the billing period, or None
+    clock = None  # local time in minutes since midnight, or None (wall clock unset)
     age_s = None  # s since the reading was taken; None = no reading yet
     stale = None  # True/False forces the stale mark; None = from age_s (> STALE_S)
-    # status words: "ok" (green), "off" (grey), "down"/"fail"/"error" (red), else amber
+    tick = 0  # redraw count: screens alternate what does not fit at once on odd ticks
+    # status line words: "ok", "off", "down"/"fail"/"error", else waiting ("join", "wait", "buffer")
     link = None  # Wi-SUN session: "ok", "join", "down", ...
     wifi = None  # Wi-Fi: "ok", "wait", "down", "off" (host mode)
     ambient = None  # Ambient: "ok", "buffer", "fail", "off"
@@ -35,9 +39,9 @@ class View:
     progress = None  # 0..100, or None for no progress bar
     reason = None  # failure in words ("B-route ID rejected"), or None
 
-    # today screen
-    today = None  # 48 x (Wh | None) per half hour since local midnight, or None
-    today_kwh = None  # kWh today; None = the sum of today
+    # today screen (today_wh also on main)
+    today = None  # 48 x (Wh | None) per half hour since local midnight of today (never another day)
+    today_wh = None  # Wh used today (the known half hours), or None
 
     # diagnostics screen
     channel = None  # Wi-SUN channel (int or hex str)
@@ -49,6 +53,7 @@ class View:
     amb_ok = 0  # Ambient records sent
     amb_failed = 0  # Ambient sends that failed
     amb_buffered = 0  # Ambient records waiting in the backlog
+    bill_flags = 0  # tariff.FUEL_OLD | LEVY_OLD | FUEL_NONE | LEVY_NONE: a month priced without its figure
 
     # config error screen
     problems = None  # list of str: "key: what is wrong"

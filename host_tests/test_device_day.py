@@ -1,0 +1,118 @@
+"""The device day (tools/device_day, `make bench`) in short: 2 simulated hours with every fault of
+the 24 h schedule (scaled), the app in the device-shaped MicroPython with the M5StickC's heap.
+
+Needs ../shared/tools/micropython-esp32like/micropython (or MICROPYTHON_ESP32LIKE): without it these
+tests fail and say where it should be, they do not skip.
+"""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from device_day import build, report, world  # noqa: E402
+from device_day import day as device_day  # noqa: E402
+
+HOURS = 2.0
+
+
+def _vm():
+    vm = os.environ.get("MICROPYTHON_ESP32LIKE")
+    if vm:
+        build.VM = os.path.abspath(vm)
+    build.use_tree(ROOT)
+    build.check_vm()  # raises Missing (a failure, not a skip) with the path and the recipe
+
+
+def _day(tmp, hours, lose=0, faults=True):
+    _vm()
+    d = device_day.Day(hours, 1, lose=lose, faults=faults)
+    d.run(str(tmp))
+    return report.results(d)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    return _day(tmp_path_factory.mktemp("device_day"), HOURS)
+
+
+def test_the_day_runs_through_every_fault(day):
+    kinds = {k for _, k in day["faults"]}
+    assert kinds == {"drops", "event29", "event24", "garbage", "wifi", "ambient", "reboot"}
+    assert day["stopped"], "the day did not reach its end"
+    assert day["crashes"] == 0, day["errors"]
+    assert [c for _, c in day["resets"]] == ["reboot"]
+    assert day["readings"] > 500  # a reading every 10 s: 720 in 2 h, less the outages
+    assert day["answers"]["500"] > 0 and day["answers"]["timeout"] > 0  # the Ambient fault was seen
+    assert day["post_timeouts"] == day["answers"]["timeout"]  # each stall timed out in the VM
+
+
+def test_no_memory_error_and_no_record_lost(day):
+    assert day["memory_errors"] == 0, day["errors"]
+    assert day["spy"], "make_record was not wrapped in every boot"
+    assert day["made"] > 150  # one per 30 s while readings are fresh
+    assert day["lost"] == 0
+    assert day["unexpected"] == 0 and day["made_twice"] == 0
+    assert day["mismatches"] == 0, day["mismatch_text"]
+    assert day["leaks"] == 0
+
+
+def test_the_measurements_are_there(day):
+    assert day["steady_samples"] >= 18  # 24 samples, those within 10 min of a boot left out
+    assert day["cycles"] > 400
+    assert 20000 < day["live_app_max"] < build.HEAP
+    assert 0 < day["cycle_median"] <= day["cycle_max"]
+    assert day["harness"] < 16 * 1024  # the stand-ins stay small
+    assert all(h == day["harness"] for h in day["harness_per_boot"])  # the calibration holds per boot
+    assert report.bench_line(day).startswith("BENCH heap_cap_B=111936 live_heap_B=%d " % day["live_app_max"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10: the app keeps ~84 KB live (budget 72 KB), the first boot's heap fails the 8 KB"
+    " check, and Ambient sends and the today screen make cycles of 4 KB or more; remove this marker"
+    " when make bench meets the budget",
+)
+def test_the_heap_budgets(day):
+    assert day["live_app_max"] <= report.LIVE_BUDGET
+    assert day["frag_fail"] == 0
+    assert day["cycle_max"] < report.CYCLE_BUDGET
+    assert not report.problems(day)
+
+
+def test_a_record_that_never_arrives_is_counted_lost(tmp_path):
+    r = _day(tmp_path, 0.25, lose=5, faults=False)  # the stand-in answers 200 to the 5th and drops it
+    assert r["made"] > 5
+    assert r["lost"] == 1
+    assert any("never received" in p for p in report.problems(r))
+
+
+def test_a_missing_vm_fails_and_names_the_recipe(capsys, monkeypatch):
+    monkeypatch.setattr(build, "VM", build.VM)  # main() points it elsewhere: restored afterwards
+    assert device_day.main(["--vm", "/nonexistent/micropython", "--hours", "0.1"]) == 2
+    out = capsys.readouterr().out
+    assert "/nonexistent/micropython" in out and "build.sh" in out
+    assert out.strip().endswith("records_lost=NA")
+
+
+def test_the_schedule_scales_with_the_run():
+    full = world.schedule(24)
+    short = world.schedule(2)
+    assert [k for *_, k, _ in full] == [k for *_, k, _ in short]
+    assert full[-1][0] == 12 * world.H and short[-1][0] == world.H  # the reboot midway
+    for (at, end, *_), (sat, send, *_) in zip(full, short, strict=True):
+        assert sat * 12 == at and (end is None or send * 12 == end)
+
+
+def test_a_reading_is_an_answer_with_e7():
+    get_res = bytes.fromhex("1081000102880105ff017203e7040000018be80400160012e0040001e276")
+    assert world.has_e7(get_res)
+    sna = bytes.fromhex("108102b402880105ff015204e7040000018be80400160012e0040001e276e300")
+    assert world.has_e7(sna)  # E3 refused, E7 there
+    no_e7 = bytes.fromhex("108102b502880105ff017203d30400000001e10101d70106")
+    assert not world.has_e7(no_e7)
+    refused = bytes.fromhex("108102b402880105ff015201e700")
+    assert not world.has_e7(refused)
