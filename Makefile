@@ -69,13 +69,13 @@ typecheck: $(VPY)
 decode: $(VPY)
 	@$(VPY) host/decode.py
 
-## bench: session driver against the simulator; code heap per module; the whole app for 24 simulated
+## bench: session driver against the simulator; code heap per module (a breakdown); the whole app for 24 simulated
 ## hours with faults in the device-shaped MicroPython with the M5StickC's 111,936-byte heap, ending with
 ## the BENCH line (fails when live heap > 72 KB, a MemoryError, a failed 8 KB allocation, a refresh
 ## cycle of 4 KB or more, or a lost Ambient record)
 bench: $(VPY) $(MPWASM)
 	$(VPY) tools/bench.py
-	$(VPY) tools/heap_report.py --budget 65536
+	$(VPY) tools/heap_report.py
 	$(VPY) tools/device_day/day.py --hours 24 --vm "$(MP32)"
 
 ## bench-mp: only the device day of make bench (24 simulated hours in the 111,936-byte heap)

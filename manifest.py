@@ -12,5 +12,5 @@ require("requests")
 freeze("lib")
 freeze(
     "firmware",
-    ("device.py", "board.py", "st77xx.py", "axp192.py", "buttons.py", "wifi.py", "netclock.py"),
+    ("device.py", "startup.py", "board.py", "st77xx.py", "axp192.py", "buttons.py", "wifi.py", "netclock.py"),
 )

@@ -23,8 +23,8 @@ import st77xx
 from machine import I2C, PWM, SPI, Pin
 from micropython import const
 
-BOARDS = ("m5stickc", "m5stickc_plus", "m5stickc_plus2")
-AXP192_ADDR = const(0x34)
+_BOARDS = const(("m5stickc", "m5stickc_plus", "m5stickc_plus2"))
+_AXP192_ADDR = const(0x34)
 
 # Shared by all three boards
 _LCD_SCK = const(13)
@@ -48,13 +48,13 @@ _PLUS2_BACKLIGHT = const(27)
 # (madctl, x offset, y offset) for landscape and landscape turned 180 degrees: M5's rotation 1 and 3
 # (M5GFX: the StickC's panel sits at offset_rotation 2, the Plus's at 0, so one MADCTL shows the
 # two upside down to each other; docs/hardware.md).
-_ST7735S_LANDSCAPE = ((0xA8, 1, 26), (0x68, 1, 26))  # 80x160 in the 132x162 RAM
-_ST7789_LANDSCAPE = ((0x68, 40, 53), (0xA8, 40, 52))  # 135x240 in the 240x320 RAM
+_ST7735S_LANDSCAPE = const(((0xA8, 1, 26), (0x68, 1, 26)))  # 80x160 in the 132x162 RAM
+_ST7789_LANDSCAPE = const(((0x68, 40, 53), (0xA8, 40, 52)))  # 135x240 in the 240x320 RAM
 # The window both panels show with MADCTL 0x68: RAM x 40-159, y 53-104 (StickC: x 1-160,
 # y 26-105 visible; Plus: x 40-279, y 53-187). Upside down on one of them; flip does nothing.
-_COMMON = (120, 52, ((0x68, 40, 53), (0x68, 40, 53)))
+_COMMON = const((120, 52, ((0x68, 40, 53), (0x68, 40, 53))))
 # Commands both controllers take alike: SWRESET, SLPOUT, COLMOD 16 bits, INVON, NORON, DISPON.
-_COMMON_INIT = b"\x01\x80\x96\x11\x80\xff\x3a\x81\x55\x0a\x21\x00\x13\x80\x0a\x29\x80\x78"
+_COMMON_INIT = const(b"\x01\x80\x96\x11\x80\xff\x3a\x81\x55\x0a\x21\x00\x13\x80\x0a\x29\x80\x78")
 
 
 class Board:
@@ -78,7 +78,7 @@ class Board:
 def axp192_found(i2c):
     """True when an AXP192 answers at I2C 0x34 (its chip ID, register 0x03, reads 0x03)."""
     try:
-        return i2c.readfrom_mem(AXP192_ADDR, 0x03, 1)[0] == 0x03
+        return i2c.readfrom_mem(_AXP192_ADDR, 0x03, 1)[0] == 0x03
     except OSError:  # no acknowledge: nothing at 0x34
         return False
 
@@ -88,7 +88,7 @@ def check(name, axp):
     choices = '"m5stickc", "m5stickc_plus" or "m5stickc_plus2"'
     if name is None:
         return "board: missing; expected " + choices
-    if name not in BOARDS:
+    if name not in _BOARDS:
         return 'board: expected %s, got "%s"' % (choices, str(name)[:24])
     if axp and name == "m5stickc_plus2":
         return 'board: "m5stickc_plus2" has no AXP192, but one answers at I2C 0x34 (a StickC or Plus?)'
@@ -97,8 +97,10 @@ def check(name, axp):
     return None
 
 
-def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=None):
-    """Build the board's display and buttons. clock: ticks ms callable for the debouncing."""
+def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=None, banded=False):
+    """Build the board's display and buttons. clock: ticks ms callable for the debouncing; banded:
+    the frame buffer holds a quarter of the panel's rows (1,600 B on the StickC instead of 6,400;
+    lib/ui/screens.py draws band by band), else all of them."""
     hold = Pin(_HOLD, Pin.OUT, value=1)
     if clock is None:
         from ticks import ticks_ms as clock
@@ -121,12 +123,12 @@ def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=No
     else:
         import axp192
 
-        axp = axp192.AXP192(i2c, AXP192_ADDR)
+        axp = axp192.AXP192(i2c, _AXP192_ADDR)
         axp.setup()
         backlight = axp.backlight
         dc, rst = _LCD_DC, _LCD_RST
     spi = SPI(1, baudrate=_LCD_HZ, polarity=0, phase=0, sck=Pin(_LCD_SCK), mosi=Pin(_LCD_MOSI), miso=None)
-    gc.collect()  # the frame buffer and the band buffer in one piece each
+    gc.collect()  # the frame buffer and the RGB565 rows in one piece each
     if found and b.name is None:
         w, h, orientations = _COMMON
         init = _COMMON_INIT
@@ -134,6 +136,7 @@ def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=No
         w, h, init, orientations = 160, 80, st77xx.ST7735S_INIT, _ST7735S_LANDSCAPE
     else:
         w, h, init, orientations = 240, 135, st77xx.ST7789_INIT, _ST7789_LANDSCAPE
+    rows = (h + 3) // 4 if banded else 0
     display = st77xx.Panel(
         spi,
         Pin(_LCD_CS, Pin.OUT, value=1),
@@ -144,11 +147,14 @@ def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=No
         init,
         orientations,
         backlight,
+        rows=rows,
     )
     display.set_palette(palette)
     display.set_orientation(flip)
-    display.fill(0)
-    display.show()
+    for top in range(0, h, rows or h):  # the whole panel black
+        display.top = top
+        display.fill(0)
+        display.show()
     display.brightness(brightness)
     b.buttons = buttons.Buttons((("a", Pin(_BUTTON_A, Pin.IN)), ("b", Pin(_BUTTON_B, Pin.IN))), clock)
     b.display = display

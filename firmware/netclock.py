@@ -10,9 +10,10 @@ wall() -> Unix seconds (int) or None while the RTC holds no plausible time
 import time
 
 import ntptime
+from micropython import const
 
 HOST = "pool.ntp.org"
-_MIN_VALID = 1704067200  # 2024-01-01T00:00:00Z
+_MIN_VALID = const(1704067200)  # 2024-01-01T00:00:00Z
 # Ports whose time.time() counts from 2000-01-01 need this added for Unix time.
 _EPOCH = 946684800 if time.gmtime(0)[0] == 2000 else 0
 

@@ -1,10 +1,15 @@
 """ST7735S (M5StickC, 80x160) and ST7789v2 (M5StickC Plus/Plus2, 135x240) LCD panels.
 
-A panel is a framebuf.FrameBuffer in GS4_HMSB (16 palette colours: 160x80 =
-6,400 bytes, 240x135 = 16,200 bytes). show() converts it band by band into
-RGB565 with FrameBuffer.blit(..., palette) (in C) and streams the bands over
-SPI, so no full RGB565 frame is ever held. All buffers are allocated in the
-constructor; show() allocates nothing.
+A panel is a framebuf.FrameBuffer in GS4_HMSB (16 palette colours) of its
+width and buffer_rows rows: the whole panel (160x80 = 6,400 bytes, 240x135 =
+16,200 bytes) or a band of it (buffer_rows < height: 160x20 = 1,600 bytes). A band
+panel is drawn band by band (lib/ui/screens.py draw): `top` says which panel
+row the frame buffer's first row is, and fill_rect, hline, vline, rect and
+blit take panel rows (y - top in the frame buffer; what falls outside the band
+is clipped). show() converts the frame buffer into RGB565 a few rows at a time
+with FrameBuffer.blit(..., palette) (in C) and streams them over SPI to rows
+top.. of the panel, so no RGB565 frame is ever held. All buffers are allocated
+in the constructor; show() and the drawing methods allocate nothing.
 
 The pins, offsets and MADCTL values come from board.py.
 """
@@ -65,37 +70,44 @@ ST7789_INIT = (
 
 
 class Panel(framebuf.FrameBuffer):
-    """A landscape ST77xx panel as a GS4_HMSB FrameBuffer of width x height.
+    """A landscape ST77xx panel as a GS4_HMSB FrameBuffer of width x buffer_rows.
 
     spi: machine.SPI; cs, dc, rst: machine.Pin outputs (rst may be None);
     init: one of the *_INIT sequences; orientations: ((madctl, x_offset,
     y_offset), (same, flipped 180 degrees)); backlight: callable(percent 0-100);
-    band_bytes: at most this much RAM for the RGB565 band that show() sends
-    (640: 2 rows of 160 px, 1 of 240 px; a smaller band only adds a few
-    SPI writes per frame, a bigger one costs heap for good).
+    band_bytes: at most this much RAM for the RGB565 rows that show() sends at
+    a time (320: one row of 160 px; at least one row, 480 B at 240 px; fewer
+    only add SPI writes per frame, more cost heap for good); rows: the frame
+    buffer's rows (buffer_rows), a band of the panel when fewer than height (0: height).
     """
 
-    def __init__(self, spi, cs, dc, rst, width, height, init, orientations, backlight, band_bytes=640):
+    def __init__(
+        self, spi, cs, dc, rst, width, height, init, orientations, backlight, band_bytes=320, rows=0
+    ):
         self.width = width
         self.height = height
-        self.buffer = bytearray(((width + 1) & ~1) * height // 2)
-        super().__init__(self.buffer, width, height, framebuf.GS4_HMSB)
+        rows = rows or height
+        self.buffer_rows = rows
+        self.top = 0  # the panel row of the frame buffer's first row
+        self.buffer = bytearray(((width + 1) & ~1) * rows // 2)
+        super().__init__(self.buffer, width, rows, framebuf.GS4_HMSB)
         self._spi = spi
         self._cs = cs
         self._dc = dc
         self._orientations = orientations
-        self._backlight = backlight
-        rows = max(1, min(height, band_bytes // (2 * width)))
-        while height % rows:  # whole bands only: show() never slices
-            rows -= 1
-        self._rows = rows
-        self._band_buf = bytearray(2 * width * rows)
-        self._band = framebuf.FrameBuffer(self._band_buf, width, rows, framebuf.RGB565)
+        self._flip = 0
+        self.brightness = backlight  # brightness(percent): backlight 0 (off) to 100 %
+        n = max(1, min(rows, band_bytes // (2 * width)))
+        while rows % n or height % rows % n:  # whole RGB565 bands only: show() never slices
+            n -= 1
+        self._rows = n
+        self._band_buf = bytearray(2 * width * n)
+        self._band = framebuf.FrameBuffer(self._band_buf, width, n, framebuf.RGB565)
         self._palette = framebuf.FrameBuffer(bytearray(32), 16, 1, framebuf.RGB565)
-        self._cmd_buf = bytearray(1)
-        self._madctl = bytearray(1)
-        self._arg_buf = bytearray(4)
-        self._offsets = (0, 0)
+        b = memoryview(bytearray(5))  # a command byte, then up to 4 argument bytes
+        self._cmd = b[:1]
+        self._args = b[1:]
+        self._arg1 = b[1:2]
         cs(1)
         if rst is not None:
             rst(1)
@@ -104,29 +116,25 @@ class Panel(framebuf.FrameBuffer):
             time.sleep_ms(20)
             rst(1)
             time.sleep_ms(150)
-        self._run(init)
+        i = 0
+        while i < len(init):
+            n = init[i + 1] & 0x7F
+            self._command(init[i], init[i + 2 : i + 2 + n])
+            i += 2 + n
+            if init[i - 1 - n] & 0x80:
+                time.sleep_ms(init[i])
+                i += 1
         self.set_orientation(False)
 
     def _command(self, cmd, args=None):
-        self._cmd_buf[0] = cmd
+        self._cmd[0] = cmd
         self._cs(0)
         self._dc(0)
-        self._spi.write(self._cmd_buf)
+        self._spi.write(self._cmd)
         if args:
             self._dc(1)
             self._spi.write(args)
         self._cs(1)
-
-    def _run(self, seq):
-        i = 0
-        while i < len(seq):
-            cmd = seq[i]
-            n = seq[i + 1] & 0x7F
-            self._command(cmd, seq[i + 2 : i + 2 + n])
-            i += 2 + n
-            if seq[i - 1 - n] & 0x80:
-                time.sleep_ms(seq[i])
-                i += 1
 
     def set_palette(self, colours):
         """colours: 16 x 0xRRGGBB (screens.PALETTE), stored as big-endian RGB565 for the panel."""
@@ -136,17 +144,12 @@ class Panel(framebuf.FrameBuffer):
 
     def set_orientation(self, flip):
         """Landscape, or landscape turned 180 degrees when flip is true."""
-        madctl, xo, yo = self._orientations[1 if flip else 0]
-        self._madctl[0] = madctl
-        self._command(_MADCTL, self._madctl)
-        self._offsets = (xo, yo)
-
-    def brightness(self, percent):
-        """Backlight 0 (off) to 100 %."""
-        self._backlight(percent)
+        self._flip = 1 if flip else 0
+        self._arg1[0] = self._orientations[self._flip][0]
+        self._command(_MADCTL, self._arg1)
 
     def _range(self, cmd, start, count):
-        b = self._arg_buf
+        b = self._args
         end = start + count - 1
         b[0] = start >> 8
         b[1] = start & 0xFF
@@ -154,11 +157,28 @@ class Panel(framebuf.FrameBuffer):
         b[3] = end & 0xFF
         self._command(cmd, b)
 
+    # the drawing methods lib/ui uses, in panel rows
+    def fill_rect(self, x, y, w, h, c):
+        super().fill_rect(x, y - self.top, w, h, c)
+
+    def hline(self, x, y, w, c):
+        super().hline(x, y - self.top, w, c)
+
+    def vline(self, x, y, h, c):
+        super().vline(x, y - self.top, h, c)
+
+    def rect(self, x, y, w, h, c, f=False):
+        super().rect(x, y - self.top, w, h, c, f)
+
+    def blit(self, src, x, y, key=-1, palette=None):
+        super().blit(src, x, y - self.top, key, palette)
+
     def show(self):
-        """Send the frame buffer to the panel."""
-        xo, yo = self._offsets
+        """Send the frame buffer to the panel: its rows from top (all of it when buffer_rows == height)."""
+        _, xo, yo = self._orientations[self._flip]
+        count = min(self.buffer_rows, self.height - self.top)
         self._range(_CASET, xo, self.width)
-        self._range(_RASET, yo, self.height)
+        self._range(_RASET, yo + self.top, count)
         self._command(_RAMWR)
         band = self._band
         buf = self._band_buf
@@ -167,7 +187,7 @@ class Panel(framebuf.FrameBuffer):
         self._cs(0)
         self._dc(1)
         y = 0
-        while y < self.height:
+        while y < count:
             band.blit(self, 0, -y, -1, palette)
             self._spi.write(buf)
             y += rows

@@ -20,10 +20,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-from meter import echonet  # noqa: E402
 import meter  # noqa: E402
 import meter_names  # noqa: E402
 from link import sk  # noqa: E402
+from meter import echonet  # noqa: E402
 
 _NODE_PROFILE_EPCS = (0xD5,)
 

@@ -45,10 +45,10 @@ for sub in ("lib", "sim", "host"):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from app import loop as app_mod  # noqa: E402
-from app import config  # noqa: E402
 import log  # noqa: E402
 import ticks  # noqa: E402
+from app import config  # noqa: E402
+from app import loop as app_mod  # noqa: E402
 
 SIZES = {"m5stickc": (160, 80), "m5stickc_plus": (240, 135), "m5stickc_plus2": (240, 135)}
 
@@ -564,7 +564,7 @@ def parse_args(argv=None):
         "--png", help="save the screen as PNG after each redraw (sim default: build/sim-screen.png)"
     )
     ap.add_argument("--no-screen", action="store_true", help="plain log lines even on a terminal")
-    ap.add_argument("--state-dir", help="folder for the session cache, the Ambient backlog and the history cache")
+    ap.add_argument("--state-dir", help="folder for the session cache, Ambient backlog and history cache")
     ap.add_argument("--debug", action="store_true", help="log at DEBUG")
     sim = ap.add_argument_group("simulator")
     sim.add_argument("--sim", action="store_true", help="run against the built-in simulator")

@@ -221,7 +221,7 @@ class Device:
         s.ST7789_INIT = b"ST7789"
 
         class Panel(canvas.Canvas):
-            def __init__(self, spi, cs, dc, rst, w, h, init, orientations, backlight, band_bytes=640):
+            def __init__(self, spi, cs, dc, rst, w, h, init, orientations, backlight, band_bytes=320, rows=0):
                 super().__init__(w, h)
                 self.init, self.orientations, self._backlight = init, orientations, backlight
                 self.dc, self.rst = dc.n, rst.n
@@ -307,7 +307,54 @@ class Device:
             dev.block(dev.dns_ms)
             return [(2, 1, 0, "", (IPS[host], port))]
 
+        class Socket:
+            """A TCP socket to the Ambient stand-in: checks the request firmware/wifi.py writes (to the
+            cached address, Host and Content-Type headers, a Content-Length that fits the body, a
+            time-out set before the connect) and answers dev.post_status."""
+
+            def __init__(self, *a):
+                self.timeout = None
+                self.addr = None
+                self.out = b""
+
+            def settimeout(self, t):
+                self.timeout = t
+
+            def connect(self, addr):
+                assert addr == (IPS["ambidata.io"], 80), "the cached address, not the name"
+                assert self.timeout, "a time-out before the connect"
+                self.addr = addr
+                dev.events.append((dev.clock.now_ms, "post", addr[0]))
+                if dev.wifi_down:
+                    dev.block(self.timeout * 1000)
+                    raise OSError(113)
+
+            def write(self, b):
+                assert self.addr is not None
+                self.out += b.encode() if isinstance(b, str) else bytes(b)
+                return len(b)
+
+            def readline(self):
+                head, _, body = self.out.partition(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                method, path, version = lines[0].split(" ")
+                assert method == "POST" and version == "HTTP/1.0" and path.startswith("/"), lines[0]
+                headers = dict(line.split(": ", 1) for line in lines[1:])
+                assert headers == {
+                    "Host": "ambidata.io",
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(body)),
+                }, headers
+                dev.block(150)
+                url = "http://%s%s" % (self.addr[0], path)
+                dev.posts.append((dev.clock.now_ms, url, json.loads(body), dev.post_status))
+                return b"HTTP/1.1 %d OK\r\n" % dev.post_status
+
+            def close(self):
+                pass
+
         s.getaddrinfo = getaddrinfo
+        s.socket = Socket
         return s
 
     def ntptime_module(self):

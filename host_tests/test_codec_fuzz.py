@@ -1,12 +1,15 @@
 """Property tests: random and mutated input never raises anything but CodecError."""
 
-from meter import echonet
 import meter
 import meter_names
-from link import sk
-from meter.echonet import CodecError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from link import sk
+from meter import echonet, frames
+from meter.echonet import CodecError
+
+# the kinds of sk.parse_line: plain numbers (lib/link/sk.py docstring)
+OK, FAIL, EVER, ESREG, IPV6, EVENT, EPANDESC, FIELD, EPONG, ERXUDP, ECHO, UNKNOWN = range(12)
 
 IP = "FE80:0000:0000:0000:021C:6400:03DD:6393"
 FRAME = bytes.fromhex("1081000102880105FF017202E704FFFFFB50E8040064FFD3")
@@ -58,7 +61,7 @@ def codec_only(fn, *args):
 def test_parse_random_bytes(data):
     f = codec_only(echonet.parse, data)
     if f is not None:
-        assert echonet.build(f.tid, f.esv, f.props, f.deoj, f.seoj) == data
+        assert frames.build(f.tid, f.esv, f.props, f.deoj, f.seoj) == data
 
 
 @given(EDITS)
@@ -82,7 +85,7 @@ def test_decode_every_known_epc_any_length(epc, n, rnd):
 @given(st.binary(max_size=200))
 def test_parse_line_random_bytes(line):
     r = codec_only(sk.parse_line, line)
-    assert r is None or isinstance(r, tuple) and 0 <= r[0] <= sk.UNKNOWN
+    assert r is None or isinstance(r, tuple) and 0 <= r[0] <= UNKNOWN
 
 
 @given(st.sampled_from(SEED_LINES), EDITS)

@@ -2,7 +2,10 @@
 codec itself is tested on both interpreters in common/test_codec.py and common/test_codec_props.py."""
 
 import meter_names
-from meter import echonet
+from meter import echonet, frames
+
+# ECHONET Lite ESVs (lib/meter/echonet.py docstring)
+ESV_GET_SNA = 0x52
 
 
 def test_names_cover_the_issue_list():
@@ -14,6 +17,6 @@ def test_names_cover_the_issue_list():
 
 def test_values_and_refused_on_a_multi_property_answer():
     props = [(0xE7, b"\x00\x00\x01\x00"), (0xE8, b"\x00\x0a\x7f\xfe"), (0xE0, b""), (0x80, b"\x30")]
-    f = echonet.parse(echonet.build(3, echonet.ESV_GET_SNA, props, echonet.EOJ_CONTROLLER, echonet.EOJ_METER))
+    f = echonet.parse(frames.build(3, ESV_GET_SNA, props, echonet.EOJ_CONTROLLER, echonet.EOJ_METER))
     assert meter_names.values(f) == {0xE7: 256, 0xE8: (10, None)}
     assert meter_names.refused(f) == [0xE0]

@@ -723,8 +723,10 @@ def test_device_py_publishes_through_umqtt_with_the_broker_resolved_between_step
     assert "broker.lan" in [d for _, kind, d in dev.events if kind == "dns"]
     topics = [t for t, _, _ in seen["pubs"]]
     assert topics[0] == "smartmeter/dev1/status"
-    assert sum(t.endswith("/config") for t in topics) == len(KEYS)
+    # the device app (history cache on) also has today's kWh and the forecast kWh and yen
+    assert sum(t.endswith("/config") for t in topics) == len(KEYS) + 3
     states = [json.loads(p) for t, p, r in seen["pubs"] if t == "smartmeter/dev1/state" and r]
+    assert {"today_kwh", "forecast_kwh", "forecast_yen"} <= set(states[-1])
     assert len(states) >= 10 and all(s["power_w"] > 0 for s in states), states[:3]
     assert len(dev.posts) >= 8, "Ambient goes on beside MQTT"
     # never two network calls between two watchdog feeds: MQTT takes its turn with DNS, NTP and Ambient

@@ -49,7 +49,10 @@ def test_a_utf8_byte_order_mark_is_not_a_json_error():
 
 
 def test_a_json_error_names_its_line_and_column():
-    text = '{\n  "id": "0123456789ABCDEF0123456789ABCDEF",\n  "password": "PASSWORD1234"\n  "collect_date": 1\n}'
+    text = (
+        '{\n  "id": "0123456789ABCDEF0123456789ABCDEF",\n  "password": "PASSWORD1234"\n'
+        '  "collect_date": 1\n}'
+    )
     with pytest.raises(config.ConfigError) as e:
         config.load(text)
     # the missing comma: line 4 ("  \"collect_date\": 1"), column 3 where the next key starts

@@ -4,8 +4,10 @@ import bp35a1
 import pytest
 import session
 import test_session_util as util
-from meter import echonet
 from session import join
+
+# ECHONET Lite ESVs (lib/meter/echonet.py docstring)
+ESV_INFC = 0x74
 
 ID = util.ID
 PASSWORD = util.PASSWORD
@@ -77,7 +79,7 @@ def test_info_once_per_session_and_d3_refused_means_coefficient_1(make_rig):
     rig.run(60000)
     info = rig.sent(GET, 0xD7)
     assert len(info) == 1 and info[0][3] == b"\xd3\xe1\xd7"
-    assert s._coef == 1 and s._unit == 0.01 and s._digits == 6
+    assert s._scale == (1, 0.01, 6)  # coefficient, kWh per unit, digits
     rig.expect_model()
     assert s.reading.cumulative_kwh == pytest.approx(rig.meter.raw(rig.last_read()[4]) * 0.01)
 
@@ -310,7 +312,7 @@ def test_today_history_on_request_at_most_every_30_min(make_rig):
 
 
 def test_instance_list_and_pushes_are_never_taken_for_the_answer(make_rig):
-    rig = make_rig(module_kw={"push_esv": echonet.ESV_INFC})
+    rig = make_rig(module_kw={"push_esv": ESV_INFC})
     s = rig.session
     rig.first_reading()
     rig.run(2000)
@@ -387,3 +389,29 @@ def test_a_damaged_store_means_a_scan_not_a_crash(make_rig, pan, baseline):
     rig.until(lambda: s.period_kwh is not None, 60000)
     assert rig.module.stats["scans"] == [4] and s.counters["rescans"] == 1
     assert s.baseline == (2024, 11, 5)
+
+
+def test_the_longest_line_fits_the_line_buffer(make_rig):
+    # the baseline's Get E2+E4 answer as hex ERXUDP with RSSI and SIDE (BP35C0) is the longest
+    # line the session must hold (~940 B; the session's LineReader holds 1,024 B)
+    rig = make_rig(
+        module_kw={"dialect": "bp35c0", "rssi": True, "binary": False},
+        meter_kw={"solar": 6000},
+        start=1732237200 + 2 * 3600,
+        reading_day=20,
+    )
+    s = rig.session
+    longest = [0]
+    emit = rig.module._erxudp
+
+    def measure(*args, **kw):
+        line = emit(*args, **kw)
+        longest[0] = max(longest[0], len(line))
+        return line
+
+    rig.module._erxudp = measure
+    rig.first_reading()
+    rig.until(lambda: s.period_reverse_kwh is not None, 60000)
+    assert rig.sent(GET, 0xE2)[-1][3] == b"\xe2\xe4"
+    assert 900 < longest[0] <= 1000, longest[0]
+    assert s._reader.dropped == 0 and s.counters["bad_lines"] == 0

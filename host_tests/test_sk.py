@@ -1,8 +1,11 @@
 """SK lines and the LineReader on CPython: generated ERXUDP lines in every form, transcripts, chunking."""
 
-from link import sk
 from hypothesis import given
 from hypothesis import strategies as st
+from link import sk
+
+# the kinds of sk.parse_line: plain numbers (lib/link/sk.py docstring)
+OK, FAIL, EVER, ESREG, IPV6, EVENT, EPANDESC, FIELD, EPONG, ERXUDP, ECHO, UNKNOWN = range(12)
 
 IP = "FE80:0000:0000:0000:021C:6400:03DD:6393"
 ME = "FE80:0000:0000:0000:021D:1290:0003:A4F1"
@@ -39,9 +42,9 @@ ERXUDP {ip} {me} 0E1A 0E1A 001C640003DD6393 1 0012 1081000102880105FF017201E7040
 """.format(ip=IP, me=ME)
 
 KINDS_002 = [
-    sk.ECHO, sk.EVER, sk.OK, sk.ECHO, sk.OK, sk.ECHO, sk.OK, sk.EVENT, sk.EPANDESC,
-    sk.FIELD, sk.FIELD, sk.FIELD, sk.FIELD, sk.FIELD, sk.FIELD, sk.EVENT, sk.ECHO, sk.OK,
-    sk.ECHO, sk.IPV6, sk.ECHO, sk.OK, sk.EVENT, sk.EVENT, sk.ECHO, sk.EVENT, sk.OK, sk.ERXUDP,
+    ECHO, EVER, OK, ECHO, OK, ECHO, OK, EVENT, EPANDESC,
+    FIELD, FIELD, FIELD, FIELD, FIELD, FIELD, EVENT, ECHO, OK,
+    ECHO, IPV6, ECHO, OK, EVENT, EVENT, ECHO, EVENT, OK, ERXUDP,
 ]  # fmt: skip
 
 
@@ -78,7 +81,7 @@ def erxudp_line(form, binary, data, rport=0x0E1A, secured=1, side=0, rssi=-70):
 def test_generated_erxudp_lines_parse_back(form, binary, data, rport, secured, side, rssi):
     line = erxudp_line(form, binary, data, rport, secured, side, rssi)
     kind, e = sk.parse_line(line)
-    assert kind == sk.ERXUDP
+    assert kind == ERXUDP
     assert e.data == data and e.rport == rport and e.lport == 0x0E1A and e.secured == secured
     assert e.side == (None if form == 9 else side)
     assert e.rssi == (rssi if form == 11 else None)

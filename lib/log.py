@@ -11,7 +11,6 @@ INFO = 20
 WARNING = 30
 ERROR = 40
 
-_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARN", ERROR: "ERROR"}
 _level = INFO
 _secrets = []
 _sink = print
@@ -43,11 +42,12 @@ def scrub(text):
 
 
 def log(level, msg, *args):
+    """msg % args at level (DEBUG, INFO, WARNING or ERROR), if the level is on."""
     if level < _level:
         return
     if args:
         msg = msg % args
-    _sink(scrub("%s %s" % (_NAMES.get(level, str(level)), msg)))
+    _sink(scrub("%s %s" % (("DEBUG", "INFO", "WARN", "ERROR")[level // 10 - 1], msg)))
 
 
 def debug(msg, *args):

@@ -8,18 +8,22 @@ A clock is any callable returning ticks in ms.
 
 import time
 
-_MASK = (1 << 30) - 1
-_HALF = 1 << 29
+try:
+    from micropython import const
+except ImportError:
+    const = int  # CPython: const(1) == 1
+
+_MASK = const(0x3FFFFFFF)  # 2**30 - 1
+_HALF = const(0x20000000)  # 2**29
 
 try:
     # MicroPython: wraps at 2**30
     ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
 except AttributeError:  # CPython
-    _monotonic = time.monotonic  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_ms():
         """Monotonic ms, wrapping at 2**30 like MicroPython."""
-        return int(_monotonic() * 1000) & _MASK
+        return int(time.monotonic() * 1000) & _MASK  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def ticks_add(ticks, delta):

@@ -85,11 +85,14 @@ MODULES = (
     ("session.join", "lib"),
     ("session.recover", "lib"),
     ("session.history", "lib"),
+    ("meter.frames", "lib"),
     ("ui.connecting", "lib"),
     ("ui.today", "lib"),
     ("ui.diagnostics", "lib"),
     ("ui.config_error", "lib"),
     ("ambient.repair", "lib"),
+    ("billing.usage", "lib"),
+    ("app.bill", "lib"),
 )
 # imported for a call or a phase, then dropped (lib/lazy.py drop(); board: after setup())
 DROPPED = (
@@ -100,11 +103,14 @@ DROPPED = (
     "session.join",
     "session.recover",
     "session.history",
+    "meter.frames",
     "ui.connecting",
     "ui.today",
     "ui.diagnostics",
     "ui.config_error",
     "ambient.repair",
+    "billing.usage",
+    "app.bill",
 )
 
 
@@ -257,7 +263,7 @@ def measure(flags):
             ["node", runner, os.path.join(tmp, "job.json")], capture_output=True, text=True, timeout=300
         )
     if r.returncode:
-        raise RuntimeError(r.stderr.strip() or r.stdout.strip())
+        raise RuntimeError((r.stderr.strip() or r.stdout.strip())[-2000:])  # the Python traceback, not the JS
     rows = []
     totals = {}
     q0 = None

@@ -8,8 +8,17 @@ import binascii
 
 import meter
 from link import sk
-from meter import echonet
+from meter import echonet, frames
 from meter.echonet import CodecError
+
+# the kinds of sk.parse_line: plain numbers (lib/link/sk.py docstring)
+OK, FAIL, EVER, ESREG, IPV6, EVENT, EPANDESC, FIELD, EPONG, ERXUDP, ECHO, UNKNOWN = range(12)
+# ECHONET Lite ESVs (lib/meter/echonet.py docstring)
+ESV_GET_SNA = 0x52
+ESV_GET = 0x62
+ESV_GET_RES = 0x72
+ESV_INF = 0x73
+ESV_INFC_RES = 0x7A
 
 
 def unhex(text):
@@ -47,7 +56,7 @@ def test_parse_seed_get_res():
     f = echonet.parse(GET_RES_686)
     assert f.tid == 1
     assert f.seoj == echonet.EOJ_METER and f.deoj == echonet.EOJ_CONTROLLER
-    assert f.esv == echonet.ESV_GET_RES
+    assert f.esv == ESV_GET_RES
     assert f.props == [(0xE7, b"\x00\x00\x02\xae")]
     assert meter.decode(0xE7, f.get(0xE7)) == 686
     assert meter.decode(0xE7, echonet.parse(GET_RES_667).get(0xE7)) == 667
@@ -64,39 +73,39 @@ def test_parse_accepts_bytearray_and_memoryview():
 
 def test_parse_instance_list():
     f = echonet.parse(INSTANCE_LIST)
-    assert f.tid == 0 and f.esv == echonet.ESV_INF
+    assert f.tid == 0 and f.esv == ESV_INF
     assert f.seoj == echonet.EOJ_NODE_PROFILE == f.deoj
     assert meter.decode(0xD5, f.get(0xD5)) == [echonet.EOJ_METER]
     assert f.get(0xE7) is None
 
 
 def test_build_get_matches_seed_request():
-    assert echonet.build_get(1, [0xE7]) == GET_E7_TID1
-    assert echonet.build_get(1, b"\xe7") == GET_E7_TID1
-    multi = echonet.build_get(0x1234, [0xE7, 0xE8, 0xE0])
+    assert frames.build_get(1, [0xE7]) == GET_E7_TID1
+    assert frames.build_get(1, b"\xe7") == GET_E7_TID1
+    multi = frames.build_get(0x1234, [0xE7, 0xE8, 0xE0])
     assert multi == unhex("1081 1234 05FF01 028801 62 03 E700 E800 E000")
     f = echonet.parse(multi)
-    assert f.tid == 0x1234 and f.esv == echonet.ESV_GET
+    assert f.tid == 0x1234 and f.esv == ESV_GET
     assert f.props == [(0xE7, b""), (0xE8, b""), (0xE0, b"")]
-    assert echonet.build_get(0x10001, [0xE7])[2:4] == b"\x00\x01"  # TID wraps at 65536
+    assert frames.build_get(0x10001, [0xE7])[2:4] == b"\x00\x01"  # TID wraps at 65536
 
 
 def test_build_setc_and_infc_res():
-    setc = echonet.build_setc(7, [(0xE5, b"\x01")])
+    setc = frames.build(7, 0x61, [(0xE5, b"\x01")])  # SetC
     assert setc == unhex("1081 0007 05FF01 028801 61 01 E5 01 01")
-    res = echonet.build_infc_res(0x00AB, echonet.EOJ_METER, [0xEA])
+    res = frames.build_get(0x00AB, [0xEA], echonet.EOJ_METER, 0x7A)  # INFC_Res
     assert res == unhex("1081 00AB 05FF01 028801 7A 01 EA 00")
     f = echonet.parse(res)
-    assert f.esv == echonet.ESV_INFC_RES and f.get(0xEA) == b""
+    assert f.esv == ESV_INFC_RES and f.get(0xEA) == b""
 
 
 def test_build_parse_round_trip():
     props = [(0xE7, b"\xff\xff\xfb\x50"), (0xE8, b"\x00\x7b\xff\xd3"), (0x80, b"")]
-    data = echonet.build(0xBEEF, echonet.ESV_GET_RES, props, echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
+    data = frames.build(0xBEEF, ESV_GET_RES, props, echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
     f = echonet.parse(data)
     assert (f.tid, f.esv, f.props) == (0xBEEF, 0x72, props)
     assert f.seoj == echonet.EOJ_METER and f.deoj == echonet.EOJ_CONTROLLER
-    f = echonet.parse(echonet.build(1, 0x72, [], b"\x01\x30\x01", b"\x02\x87\x02"))
+    f = echonet.parse(frames.build(1, 0x72, [], b"\x01\x30\x01", b"\x02\x87\x02"))
     assert f.seoj == b"\x02\x87\x02" and f.deoj == b"\x01\x30\x01" and f.props == []
 
 
@@ -119,7 +128,7 @@ def test_get_sna_keeps_the_properties_with_data():
     # Get_SNA for E7 + D3: the meter refuses D3 (PDC 0) and still answers E7
     data = unhex("1081 0005 028801 05FF01 52 02 E7 04 FFFFFB50 D3 00")
     f = echonet.parse(data)
-    assert f.esv == echonet.ESV_GET_SNA
+    assert f.esv == ESV_GET_SNA
     assert f.get(0xD3) == b"" and f.get(0xE0) is None
     assert meter.decode(0xE7, f.get(0xE7)) == -1200
     assert [epc for epc, edt in f.props if not edt] == [0xD3]
@@ -223,18 +232,18 @@ def test_delta_kwh_integer_first_and_wraps():
 
 def test_simple_lines():
     p = sk.parse_line
-    assert p(b"OK") == (sk.OK, None)
-    assert p(b"OK 01") == (sk.OK, "01")
-    assert p(b"OK 00") == (sk.OK, "00")
-    assert p(b"FAIL ER04") == (sk.FAIL, "ER04")
-    assert p(b"FAIL ER10") == (sk.FAIL, "ER10")
-    assert p(b"EVER 1.2.10") == (sk.EVER, "1.2.10")
-    assert p(b"ESREG 0") == (sk.ESREG, "0")
-    assert p(IP.encode()) == (sk.IPV6, IP)
-    assert p(b"EPONG " + IP.encode()) == (sk.EPONG, IP)
-    assert p(b"EPANDESC") == (sk.EPANDESC,)
-    assert p(b"hello world") == (sk.UNKNOWN, "hello world")
-    assert p(b"FE80:0000:0000:0000:YYYY:YYYY:YYYY:YYYY")[0] == sk.UNKNOWN
+    assert p(b"OK") == (OK, None)
+    assert p(b"OK 01") == (OK, "01")
+    assert p(b"OK 00") == (OK, "00")
+    assert p(b"FAIL ER04") == (FAIL, "ER04")
+    assert p(b"FAIL ER10") == (FAIL, "ER10")
+    assert p(b"EVER 1.2.10") == (EVER, "1.2.10")
+    assert p(b"ESREG 0") == (ESREG, "0")
+    assert p(IP.encode()) == (IPV6, IP)
+    assert p(b"EPONG " + IP.encode()) == (EPONG, IP)
+    assert p(b"EPANDESC") == (EPANDESC,)
+    assert p(b"hello world") == (UNKNOWN, "hello world")
+    assert p(b"FE80:0000:0000:0000:YYYY:YYYY:YYYY:YYYY")[0] == UNKNOWN
     assert raises(p, b"EVER")
 
 
@@ -242,25 +251,25 @@ def test_epandesc_fields_seed_001():
     lines = [b"  Channel:2F", b"  Channel Page:09", b"  Pan ID:A0E6", b"  Addr:001C64000357ABCD"]
     lines += [b"  LQI:84", b"  PairID:00A12345"]
     got = [sk.parse_line(x) for x in lines]
-    assert got[0] == (sk.FIELD, "Channel", "2F")
-    assert got[1] == (sk.FIELD, "Channel Page", "09")
-    assert got[2] == (sk.FIELD, "Pan ID", "A0E6")
-    assert got[3] == (sk.FIELD, "Addr", "001C64000357ABCD")
-    assert got[4] == (sk.FIELD, "LQI", "84")
-    assert got[5] == (sk.FIELD, "PairID", "00A12345")
-    assert sk.parse_line(b"  Side:0") == (sk.FIELD, "Side", "0")
+    assert got[0] == (FIELD, "Channel", "2F")
+    assert got[1] == (FIELD, "Channel Page", "09")
+    assert got[2] == (FIELD, "Pan ID", "A0E6")
+    assert got[3] == (FIELD, "Addr", "001C64000357ABCD")
+    assert got[4] == (FIELD, "LQI", "84")
+    assert got[5] == (FIELD, "PairID", "00A12345")
+    assert sk.parse_line(b"  Side:0") == (FIELD, "Side", "0")
 
 
 def test_event_lines():
     p = sk.parse_line
     ip = IP.encode()
-    assert p(b"EVENT 20 " + ip) == (sk.EVENT, 0x20, IP, None, None)
-    assert p(b"EVENT 21 " + ip + b" 02") == (sk.EVENT, 0x21, IP, 2, None)
-    assert p(b"EVENT 21 " + ip + b" 00") == (sk.EVENT, 0x21, IP, 0, None)
-    assert p(b"EVENT 25 " + ip + b" 0") == (sk.EVENT, 0x25, IP, None, 0)  # BP35C0: side only
-    assert p(b"EVENT 21 " + ip + b" 0 00") == (sk.EVENT, 0x21, IP, 0, 0)  # BP35C0: side, param
-    assert p(b"EVENT 21 " + ip + b" 01 1") == (sk.EVENT, 0x21, IP, 1, 1)
-    assert p(b"EVENT 29 " + ip + b" ") == (sk.EVENT, 0x29, IP, None, None)
+    assert p(b"EVENT 20 " + ip) == (EVENT, 0x20, IP, None, None)
+    assert p(b"EVENT 21 " + ip + b" 02") == (EVENT, 0x21, IP, 2, None)
+    assert p(b"EVENT 21 " + ip + b" 00") == (EVENT, 0x21, IP, 0, None)
+    assert p(b"EVENT 25 " + ip + b" 0") == (EVENT, 0x25, IP, None, 0)  # BP35C0: side only
+    assert p(b"EVENT 21 " + ip + b" 0 00") == (EVENT, 0x21, IP, 0, 0)  # BP35C0: side, param
+    assert p(b"EVENT 21 " + ip + b" 01 1") == (EVENT, 0x21, IP, 1, 1)
+    assert p(b"EVENT 29 " + ip + b" ") == (EVENT, 0x29, IP, None, None)
     assert raises(p, b"EVENT 2G " + ip)
     assert raises(p, b"EVENT 21")
     assert raises(p, b"EVENT 21 " + ip + b" 00 0 7")
@@ -268,20 +277,20 @@ def test_event_lines():
 
 def test_echo_of_our_commands():
     p = sk.parse_line
-    assert p(b"SKVER") == (sk.ECHO, "SKVER")
-    assert p(b"SKSREG SFE 0") == (sk.ECHO, "SKSREG SFE 0")
-    assert p(b"ROPT") == (sk.ECHO, "ROPT")
-    assert p(b"WOPT 01") == (sk.ECHO, "WOPT 01")
-    assert p(b"SKSENDTO 1 " + IP.encode() + b" 0E1A 1 000E")[0] == sk.ECHO
+    assert p(b"SKVER") == (ECHO, "SKVER")
+    assert p(b"SKSREG SFE 0") == (ECHO, "SKSREG SFE 0")
+    assert p(b"ROPT") == (ECHO, "ROPT")
+    assert p(b"WOPT 01") == (ECHO, "WOPT 01")
+    assert p(b"SKSENDTO 1 " + IP.encode() + b" 0E1A 1 000E")[0] == ECHO
     # credentials never come back out of the codec, not even in an echo
-    assert p(b"SKSETPWD C ABCDEFGHIJKL") == (sk.ECHO, "SKSETPWD ***")
-    assert p(b"SKSETRBID 00000099021000000000000000A12345") == (sk.ECHO, "SKSETRBID ***")
+    assert p(b"SKSETPWD C ABCDEFGHIJKL") == (ECHO, "SKSETPWD ***")
+    assert p(b"SKSETRBID 00000099021000000000000000A12345") == (ECHO, "SKSETRBID ***")
 
 
 def test_erxudp_hex_seed_002():
     line = (HEAD9 + "0012 1081000102880105FF017201E704000002AE").encode()
     kind, e = sk.parse_line(line)
-    assert kind == sk.ERXUDP
+    assert kind == ERXUDP
     assert e.sender == IP and e.dest == ME and e.sender_lla == "001C640003DD6393"
     assert e.rport == 0x0E1A and e.lport == 0x0E1A and e.secured == 1
     assert e.side is None and e.rssi is None
@@ -304,12 +313,12 @@ def test_erxudp_side_and_rssi_forms():
 
 
 def test_erxudp_binary_data_with_crlf_and_spaces():
-    frame = echonet.build(
+    frame = frames.build(
         0x0D0A, 0x72, [(0xE7, b"\x00\x0d\x0a\x20")], echonet.EOJ_CONTROLLER, echonet.EOJ_METER
     )
     line = (HEAD9 + "%04X " % len(frame)).encode() + frame
     kind, e = sk.parse_line(line)
-    assert kind == sk.ERXUDP and e.data == frame
+    assert kind == ERXUDP and e.data == frame
     f = echonet.parse(e.data)
     assert f.tid == 0x0D0A and meter.decode(0xE7, f.get(0xE7)) == 0x000D0A20
     # 10-token form in binary mode: data starting with a space
@@ -350,7 +359,7 @@ def test_reader_split_across_many_feeds():
 
 
 def test_reader_binary_erxudp_byte_by_byte():
-    frame = echonet.build(0x0D0A, 0x72, [(0xE7, b"\r\n \n")], echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
+    frame = frames.build(0x0D0A, 0x72, [(0xE7, b"\r\n \n")], echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
     head = (HEAD9 + "%04X " % len(frame)).encode()
     text = b"EVENT 21 " + IP.encode() + b" 00\r\nOK\r\n" + head + frame + b"\r\nOK 00\r\n"
     r = sk.LineReader()
@@ -365,7 +374,7 @@ def test_reader_binary_erxudp_byte_by_byte():
     assert len(got) == 4, got
     assert got[2] == head + frame
     assert sk.parse_line(got[2])[1].data == frame
-    assert sk.parse_line(got[3]) == (sk.OK, "00")
+    assert sk.parse_line(got[3]) == (OK, "00")
     assert r.dropped == 0
 
 
@@ -379,7 +388,7 @@ def test_reader_binary_flag_still_reads_hex_lines():
 
 def test_reader_reads_binary_data_by_length_without_a_mode():
     # no ROPT answer, no flag: a CRLF inside the data does not end the line (issue 11, fix 5)
-    frame = echonet.build(0x0D0A, 0x72, [], echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
+    frame = frames.build(0x0D0A, 0x72, [], echonet.EOJ_CONTROLLER, echonet.EOJ_METER)
     r = sk.LineReader()
     r.feed((HEAD9 + "000C ").encode() + frame + b"\r\n")
     got = drain(r)

@@ -11,9 +11,15 @@ import struct
 
 import meter
 from link import sk
-from meter import echonet
+from meter import echonet, frames
 from meter.echonet import CodecError
 from testkit import Rand, raises
+
+# the kinds of sk.parse_line: plain numbers (lib/link/sk.py docstring)
+OK, FAIL, EVER, ESREG, IPV6, EVENT, EPANDESC, FIELD, EPONG, ERXUDP, ECHO, UNKNOWN = range(12)
+# ECHONET Lite ESVs (lib/meter/echonet.py docstring)
+ESV_GET = 0x62
+ESV_INFC_RES = 0x7A
 
 FLOAT32 = 16777217.0 == 16777216.0
 N = 150  # random cases per property
@@ -87,7 +93,7 @@ def test_build_parse_round_trip():
         tid, esv = r.below(0x10000), r.bits(8)
         props = [(r.bits(8), r.bytes(r.below(41))) for _ in range(r.below(9))]
         deoj, seoj = r.bytes(3), r.bytes(3)
-        f = echonet.parse(echonet.build(tid, esv, props, deoj, seoj))
+        f = echonet.parse(frames.build(tid, esv, props, deoj, seoj))
         assert (f.tid, f.esv, f.seoj, f.deoj, f.props) == (tid, esv, seoj, deoj, props)
         for epc, _ in props:
             first = [e for p, e in props if p == epc][0]
@@ -99,18 +105,18 @@ def test_build_get_is_get_with_empty_edts():
     for _ in range(N):
         tid = r.below(0x10000)
         epcs = [r.bits(8) for _ in range(1 + r.below(20))]
-        f = echonet.parse(echonet.build_get(tid, epcs))
-        assert f.esv == echonet.ESV_GET and f.tid == tid
+        f = echonet.parse(frames.build_get(tid, epcs))
+        assert f.esv == ESV_GET and f.tid == tid
         assert f.seoj == echonet.EOJ_CONTROLLER and f.deoj == echonet.EOJ_METER
         assert f.props == [(e, b"") for e in epcs]
-        assert echonet.build_get(tid, bytes(epcs)) == echonet.build_get(tid, epcs)
+        assert frames.build_get(tid, bytes(epcs)) == frames.build_get(tid, epcs)
 
 
 def test_every_truncation_of_a_frame_is_rejected():
     r = Rand(3)
     for _ in range(20):
         payload = r.bytes(12 + r.below(49))
-        frame = echonet.build(1, 0x72, [(0xE7, payload[:4]), (0xE8, payload[4:8])])
+        frame = frames.build(1, 0x72, [(0xE7, payload[:4]), (0xE8, payload[4:8])])
         for k in range(len(frame)):
             assert raises(CodecError, echonet.parse, frame[:k])
         assert raises(CodecError, echonet.parse, frame + payload[:1])
@@ -118,11 +124,11 @@ def test_every_truncation_of_a_frame_is_rejected():
 
 def test_builders_reject_impossible_frames():
     for fn, args in (
-        (echonet.build_get, (1, [])),
-        (echonet.build_get, (1, list(range(256)))),
-        (echonet.build_setc, (1, [(0xE5, b"x" * 256)])),
-        (echonet.build_get, (1, [0xE7], b"\x02\x88")),
-        (echonet.build_infc_res, (1, b"\x02\x88\x01\x00", [0xEA])),
+        (frames.build_get, (1, [])),
+        (frames.build_get, (1, list(range(256)))),
+        (frames.build, (1, 0x61, [(0xE5, b"x" * 256)])),
+        (frames.build_get, (1, [0xE7], b"\x02\x88")),
+        (frames.build_get, (1, [0xEA], b"\x02\x88\x01\x00", 0x7A)),
     ):
         assert raises(CodecError, fn, *args)
 
@@ -140,9 +146,9 @@ def test_frame_repr_names_the_parts():
 def test_infc_res_answers_an_infc():
     # INFC from the meter (EA pushed at :00/:30) -> INFC_Res with the same TID and EPC, PDC 0
     infc = echonet.parse(binascii.unhexlify("10810042028801" + "05FF017401EA0B07E80B160A1E0000012345"))
-    res = echonet.build_infc_res(infc.tid, infc.seoj, [e for e, _ in infc.props])
+    res = frames.build_get(infc.tid, [e for e, _ in infc.props], infc.seoj, 0x7A)  # INFC_Res
     f = echonet.parse(res)
-    assert f.tid == 0x42 and f.esv == echonet.ESV_INFC_RES
+    assert f.tid == 0x42 and f.esv == ESV_INFC_RES
     assert f.deoj == echonet.EOJ_METER and f.props == [(0xEA, b"")]
 
 
@@ -216,7 +222,7 @@ def test_parse_random_bytes():
         data = r.bytes(r.below(301))
         f = codec_only(echonet.parse, data)
         if f is not None:
-            assert echonet.build(f.tid, f.esv, f.props, f.deoj, f.seoj) == data
+            assert frames.build(f.tid, f.esv, f.props, f.deoj, f.seoj) == data
 
 
 def test_parse_and_decode_mutated_frames():
@@ -240,7 +246,7 @@ def test_parse_line_random_and_mutated():
     r = Rand(11)
     for _ in range(N):
         got = codec_only(sk.parse_line, r.bytes(r.below(201)))
-        assert got is None or isinstance(got, tuple) and 0 <= got[0] <= sk.UNKNOWN
+        assert got is None or isinstance(got, tuple) and 0 <= got[0] <= UNKNOWN
         codec_only(sk.parse_line, mutate(r.choice(SEED_LINES), r, 1 + r.below(6)))
         soup = "ERXUDPVNTOKFAIL 0123456789ABCDEF:\r\n"
         codec_only(sk.parse_line, "".join(r.choice(soup) for _ in range(r.below(201))).encode())

@@ -6,6 +6,9 @@ import binascii
 
 from link import sk
 
+# the kinds of sk.parse_line: plain numbers (lib/link/sk.py docstring)
+OK, FAIL, EVER, ESREG, IPV6, EVENT, EPANDESC, FIELD, EPONG, ERXUDP, ECHO, UNKNOWN = range(12)
+
 IP = "FE80:0000:0000:0000:021C:6400:03DD:6393"
 ME = "FE80:0000:0000:0000:021D:1290:0003:A4F1"
 HEADS = (
@@ -114,9 +117,59 @@ def test_binary_data_too_long_for_the_buffer_is_skipped_by_length():
 def test_start_up_lines_keep_the_kinds_of_sk():
     # lib/link/sk_scan.py repeats sk's kinds (it does not import its caller): they must agree
     ip = IP.encode()
-    assert sk.parse_line(b"EVER 1.2.10") == (sk.EVER, "1.2.10")
-    assert sk.parse_line(b"ESREG 21") == (sk.ESREG, "21")
-    assert sk.parse_line(b"EPONG " + ip) == (sk.EPONG, IP)
-    assert sk.parse_line(b"EPANDESC") == (sk.EPANDESC,)
-    assert sk.parse_line(b"  Channel:2F") == (sk.FIELD, "Channel", "2F")
-    assert sk.parse_line(ip) == (sk.IPV6, IP)
+    assert sk.parse_line(b"EVER 1.2.10") == (EVER, "1.2.10")
+    assert sk.parse_line(b"ESREG 21") == (ESREG, "21")
+    assert sk.parse_line(b"EPONG " + ip) == (EPONG, IP)
+    assert sk.parse_line(b"EPANDESC") == (EPANDESC,)
+    assert sk.parse_line(b"  Channel:2F") == (FIELD, "Channel", "2F")
+    assert sk.parse_line(ip) == (IPV6, IP)
+
+
+class Uart:
+    """A UART whose readinto() hands out at most step bytes at a time."""
+
+    def __init__(self, data, step):
+        self.data = data
+        self.step = step
+
+    def any(self):
+        return len(self.data)
+
+    def readinto(self, buf):
+        n = min(len(buf), self.step, len(self.data))
+        buf[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+
+
+def _read(r, text, step):
+    """readfrom() a UART holding text until it is empty, draining after each read."""
+    u = Uart(text, step)
+    got = []
+    for _ in range(len(text) + 10):
+        if not u.any():
+            break
+        r.readfrom(u)
+        got += drain(r)
+    return got
+
+
+def test_readfrom_reads_the_uart_straight_into_the_buffer():
+    # the session reads the UART with readfrom(): the same lines as feed(), whatever the chunks
+    for head in HEADS:
+        for data in PAYLOADS:
+            text = b"OK\r\n" + binary(head, data) + b"\r\n" + hexed(head, data) + b"\r\nOK 01\r\n"
+            want = [b"OK", binary(head, data), hexed(head, data), b"OK 01"]
+            for step in (1, 7, 100, len(text)):
+                r = sk.LineReader()
+                assert _read(r, text, step) == want, (head, data, step)
+                assert r.dropped == 0 and len(r) == 0
+    # what does not fit stays in the UART; a line longer than the buffer is dropped, then the
+    # reading goes on
+    r = sk.LineReader(64)
+    u = Uart(b"OK 01\r\n" + b"X" * 200 + b"\r\nOK\r\n", 1000)
+    r.readfrom(u)
+    assert len(r) == 64 and len(u.data) == 7 + 202 + 4 - 64  # the rest waits in the UART
+    r = sk.LineReader(64)
+    assert _read(r, b"OK 01\r\n" + b"X" * 200 + b"\r\nOK\r\n", 1000) == [b"OK 01", b"OK"]
+    assert r.dropped == 1 and len(r) == 0

@@ -91,9 +91,20 @@ class Forwarder:
             if rec is None:
                 self.skipped += 1
                 log.debug("ambient: no fresh reading")
-            elif len(self.backlog) or not self._send_one(now, online, rec):
-                if not self.backlog.add(rec):
-                    log.warning("ambient: backlog not writable")
+            else:
+                # through /data when nothing waits and a request may go now, else into the backlog
+                # (a request more than ~6 days ago reads as negative: long past)
+                wall = None if len(self.backlog) or not online else self.wall()
+                if (
+                    wall is None
+                    or 0 <= ticks_diff(now, self._post_t) < self.backoff_ms
+                    or not self.limiter.room(wall)
+                    or not self._post(now, wall, self._url, record.body(self._key, rec), 1)
+                ):
+                    if not self.backlog.add(rec):
+                        log.warning("ambient: backlog not writable")
+                else:
+                    self.sent += 1
         if len(self.backlog):
             self._flush(now, online)
         if ticks_diff(now, self._saved_t) >= _SAVE_MS:
@@ -131,18 +142,6 @@ class Forwarder:
             log.warning("ambient send failed (%s); %d waiting", self.last_error[9:], len(self.backlog))
         if err is not None and self.failed <= 3:
             log.debug("ambient: %r", err)
-        return False
-
-    def _send_one(self, now, online, rec):
-        """Send rec through /data when a request may go now; True when Ambient took it."""
-        wall = self.wall()
-        if wall is None or not online or 0 <= ticks_diff(now, self._post_t) < self.backoff_ms:
-            return False  # (a request more than ~6 days ago reads as negative: long past)
-        if not self.limiter.room(wall):
-            return False
-        if self._post(now, wall, self._url, record.body(self._key, rec), 1):
-            self.sent += 1
-            return True
         return False
 
     def _flush(self, now, online):

@@ -314,7 +314,7 @@ def load(text, device=False):
         raw = json.loads(text)
     except Exception as e:
         where = ""
-        line = getattr(e, "lineno", None)  # CPython (make deploy, host mode) knows where; MicroPython does not
+        line = getattr(e, "lineno", None)  # CPython (deploy, host mode) knows where; MicroPython not
         if line is not None:
             where = " at line %d, column %d" % (line, getattr(e, "colno", 0))
         raise ConfigError(["file: not valid JSON%s (check quotes, commas and braces)" % where])

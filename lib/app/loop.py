@@ -28,23 +28,32 @@ others wait for the next step (issue 11: the longest stretch without a watchdog 
 
 import lazy
 import log
-import store as _store
-from ambient import record as _record
+import store
+from ambient import record
 from ambient.forwarder import Forwarder
-from billing import tariff as _tariff
+from billing import tariff
 from ticks import ticks_add, ticks_diff
 
-SCREENS = ("main", "today", "diagnostics")
-WIFI_RETRY_MS = 15000  # first Wi-Fi retry; doubles up to WIFI_RETRY_MAX_MS
-WIFI_RETRY_MAX_MS = 120000
-SYNC_RETRY_MS = 10000  # first NTP retry; doubles up to SYNC_RETRY_MAX_MS
-SYNC_RETRY_MAX_MS = 300000
-RESYNC_MS = 86400000  # NTP again once a day
-STALE_MS = 60000  # a reading older than this is stale (screen and Ambient)
-STALL_MS = 900000  # no progress for 15 min: stop feeding the watchdog
-FAILED_RETRY_MS = 600000  # a session that gave up is rebuilt after 10 min
-WAKE_MS = 30000  # a button press lights a night-dimmed screen this long
-BUTTON_POLL_MS = 50
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_SCREENS = const(("main", "today", "diagnostics"))  # button B's round
+_WIFI_RETRY_MS = const(15000)  # first Wi-Fi retry; doubles up to _WIFI_RETRY_MAX_MS
+_WIFI_RETRY_MAX_MS = const(120000)
+_SYNC_RETRY_MS = const(10000)  # first NTP retry; doubles up to _SYNC_RETRY_MAX_MS
+_SYNC_RETRY_MAX_MS = const(300000)
+_RESYNC_MS = const(86400000)  # NTP again once a day
+_STALE_MS = const(60000)  # a reading older than this is stale (screen and Ambient)
+STALL_MS = const(900000)  # no progress for 15 min: stop feeding the watchdog
+_FAILED_RETRY_MS = const(600000)  # a session that gave up is rebuilt after 10 min
+_WAKE_MS = const(30000)  # a button press lights a night-dimmed screen this long
+_BUTTON_POLL_MS = const(50)
+_CFG_KEYS = const(("id", "password", "module", "refresh_interval", "collect_date", "utc_offset_s", "display"))
 
 
 class App:
@@ -71,7 +80,9 @@ class App:
         mqtt=None,
         history_path=None,
     ):
-        self.cfg = cfg
+        # only what the App reads later: the rest of the config (Wi-Fi, Ambient, MQTT sections,
+        # warnings) is not kept alive by it
+        self.cfg = {k: cfg[k] for k in _CFG_KEYS if k in cfg}
         self.uart = uart
         self.clock = clock
         self.wall = wall
@@ -79,19 +90,17 @@ class App:
         self._show = show
         self._buttons = buttons
         self.network = network
-        self.http_post = http_post
-        self._set_brightness = set_brightness
-        self._set_flip = set_flip
-        self._feed = feed
-        self._sync_time = sync_time
-        self._mem_free = mem_free
-        self.store = _store.Store(state_path)
-        self.tariff = _tariff.load(cfg.get("charge_func"), cfg.get("tariff"))
+        self.set_brightness = set_brightness
+        self.set_flip = set_flip
+        self.feed = feed
+        self.sync_time = sync_time
+        self.mem_free = mem_free  # for the diagnostics screen
+        self.store = store.Store(state_path)
+        self.tariff = tariff.load(cfg.get("charge_func"), cfg.get("tariff"))
         self.amperage = cfg["contract_amperage"]
         self._own_session = session is None
         self.session = session if session is not None else self._new_session()
         now = clock()
-        self.started = now
         self._last_tick = now
         self.uptime_s = 0
         self._uptime_ms = 0
@@ -108,15 +117,15 @@ class App:
         self._charge_kwh = None
         self.charge_yen = None
         self.bill = None  # tariff.estimate()'s (yen, flags, forecast Wh, forecast yen), or None
-        self.history_path = history_path
-        self._period = self._bill_at = None  # tariff.Period, and the half hour it was asked for
-        self._hseq = 0  # the session's history_seq then
+        # [history_path, tariff.Period (lib/app/bill.py) or None, the half hour (x 64) and the
+        # session's history_seq (% 64) it was made for]; one list: the App's attribute map stays
+        # within its allocation
+        self._hist = None if history_path is None else [history_path, None, 0]
         self._reading_log_t = None
         self._recorded_t = None  # ticks (ms) of the reading in the last Ambient record
         # screen
         self.screen = "main"
-        self._period_day = None
-        self._period_val = None
+        self._period_day = None  # (local day, period()) of the last period() asked
         self.flip = bool(self.store.get("flip", False))
         self._dirty = True
         self._draw_t = now
@@ -129,10 +138,10 @@ class App:
         # network and time
         self.wifi_up = network is None
         self._wifi_t = now
-        self._wifi_backoff = WIFI_RETRY_MS
+        self._wifi_backoff = _WIFI_RETRY_MS
         self.wifi_drops = 0
         self._sync_t = now
-        self._sync_backoff = SYNC_RETRY_MS
+        self._sync_backoff = _SYNC_RETRY_MS
         self.time_synced = False
         # Ambient
         amb = cfg.get("ambient")
@@ -178,8 +187,8 @@ class App:
         if self.network is not None:
             self._poll_network(now, self.network)
         net = True  # the step's one network call: NTP, then Ambient, then MQTT; a later one waits
-        if self._sync_time is not None:
-            net = not self._poll_time(now, self._sync_time)
+        if self.sync_time is not None:
+            net = not self._poll_time(now, self.sync_time)
         self._poll_session(now)
         mqtt = self.mqtt
         amb = self.amb
@@ -195,14 +204,9 @@ class App:
                 mqtt.poll(now, self.wifi_up, self.session.reading, self._figures)
             except Exception as e:
                 self._error("mqtt", e)
-        if self._feed is not None and self.healthy(now):
-            self._feed()
+        if self.feed is not None and self.healthy(now):
+            self.feed()
         return self._wait_ms(now)
-
-    def run(self, sleep_ms, running=None):
-        """Loop until running() is False: step(), then sleep_ms(ms) (the caller's sleep)."""
-        while running is None or running():
-            sleep_ms(self.step())
 
     def close(self, deadline_ms=3000, idle=None):
         """End the session politely (SKTERM) and write what is pending to flash.
@@ -236,8 +240,8 @@ class App:
             ms = self.session.wait_ms()
         except Exception:
             ms = 100
-        if self._buttons is not None and ms > BUTTON_POLL_MS:
-            ms = BUTTON_POLL_MS
+        if self._buttons is not None and ms > _BUTTON_POLL_MS:
+            ms = _BUTTON_POLL_MS
         if self.amb is not None:
             left = ticks_diff(self.amb.due, now)
             if left < ms:
@@ -247,7 +251,7 @@ class App:
             if left < ms:
                 ms = left
         if self.fb is not None:
-            left = ticks_diff(self._draw_t, now) + self._redraw_ms()
+            left = ticks_diff(self._draw_t, now) + (1000 if self.session.reading is None else 10000)
             if left < ms:
                 ms = left
         if self._dirty:
@@ -277,12 +281,12 @@ class App:
             self.flip = not self.flip
             self.store.set("flip", self.flip)
             self.store.save()
-            if self._set_flip is not None:
-                self._set_flip(self.flip)
+            if self.set_flip is not None:
+                self.set_flip(self.flip)
             log.info("screen flipped" if self.flip else "screen upright")
         elif press == "B":
-            i = SCREENS.index(self.screen) if self.screen in SCREENS else -1
-            self.screen = SCREENS[(i + 1) % len(SCREENS)]
+            i = _SCREENS.index(self.screen) if self.screen in _SCREENS else -1
+            self.screen = _SCREENS[(i + 1) % len(_SCREENS)]
             if self.screen == "today":
                 try:
                     self.session.request_today()
@@ -296,17 +300,31 @@ class App:
             return "connecting"
         return self.screen
 
-    def _redraw_ms(self):
-        """Every 1 s while connecting (progress), then every 10 s on every screen: a refresh cycle
-        holds one redraw (a diagnostics redraw every second allocated ~10 KB per 10 s cycle)."""
-        return 1000 if self.session.reading is None else 10000
-
     def _poll_display(self, now):
-        self._poll_brightness(now)
+        set_brightness = self.set_brightness
+        if set_brightness is not None:
+            disp = self.cfg["display"]
+            night = disp["night"]
+            level = disp["brightness"]
+            if night is not None:
+                if self._night_t is None or ticks_diff(now, self._night_t) >= 30000:
+                    self._night_t = now
+                    utc = self.cfg["utc_offset_s"]
+                    self._night = in_window(self.wall(), utc, night["start"], night["end"])
+                if self._wake_t is not None and ticks_diff(now, self._wake_t) >= _WAKE_MS:
+                    self._wake_t = None
+                if self._night and self._wake_t is None:
+                    level = night["brightness"]
+            if level != self._brightness:
+                self._brightness = level
+                set_brightness(level)
         if self.fb is None:
             self._dirty = False
             return
-        if not self._dirty and ticks_diff(now, self._draw_t) < self._redraw_ms():
+        # every 1 s while connecting (progress), then every 10 s on every screen: a refresh cycle
+        # holds one redraw (a diagnostics redraw every second allocated ~10 KB per 10 s cycle)
+        redraw_ms = 1000 if self.session.reading is None else 10000
+        if not self._dirty and ticks_diff(now, self._draw_t) < redraw_ms:
             return
         self._dirty = False
         self._draw_t = now
@@ -316,9 +334,9 @@ class App:
             name = self.screen_name()
             v = self.view
             if v is None:
-                from ui import view as _view
+                from ui import view
 
-                v = self.view = _view.View()
+                v = self.view = view.View()
             screens.module(name).fill(v, self, now)  # only the screen on display is imported
             screens.draw(self.fb, v, name)
             if self._show is not None:
@@ -328,25 +346,6 @@ class App:
             self.draw_errors += 1
             if self.draw_errors <= 3 or self.draw_errors % 100 == 0:
                 self._error("screen", e)
-
-    def _poll_brightness(self, now):
-        set_brightness = self._set_brightness
-        if set_brightness is None:
-            return
-        disp = self.cfg["display"]
-        night = disp["night"]
-        level = disp["brightness"]
-        if night is not None:
-            if self._night_t is None or ticks_diff(now, self._night_t) >= 30000:
-                self._night_t = now
-                self._night = in_window(self.wall(), self.cfg["utc_offset_s"], night["start"], night["end"])
-            if self._wake_t is not None and ticks_diff(now, self._wake_t) >= WAKE_MS:
-                self._wake_t = None
-            if self._night and self._wake_t is None:
-                level = night["brightness"]
-        if level != self._brightness:
-            self._brightness = level
-            set_brightness(level)
 
     # --- Wi-Fi and clock ------------------------------------------------------------------
     def _poll_network(self, now, network):
@@ -359,11 +358,11 @@ class App:
             self._dirty = True
             if up:
                 log.info("Wi-Fi connected")
-                self._wifi_backoff = WIFI_RETRY_MS
+                self._wifi_backoff = _WIFI_RETRY_MS
             else:
                 self.wifi_drops += 1
                 log.warning("Wi-Fi lost; reconnecting")
-                self._wifi_t = ticks_add(now, -WIFI_RETRY_MS)
+                self._wifi_t = ticks_add(now, -_WIFI_RETRY_MS)
         if up or ticks_diff(now, self._wifi_t) < 0:
             return
         try:
@@ -371,7 +370,7 @@ class App:
         except Exception as e:
             self._error("Wi-Fi", e)
         self._wifi_t = ticks_add(now, self._wifi_backoff)
-        self._wifi_backoff = min(self._wifi_backoff * 2, WIFI_RETRY_MAX_MS)
+        self._wifi_backoff = min(self._wifi_backoff * 2, _WIFI_RETRY_MAX_MS)
 
     def _poll_time(self, now, sync_time):
         """Set the clock when due; True when sync_time() was called (a network call)."""
@@ -387,11 +386,11 @@ class App:
                 log.info("clock set")
             self.time_synced = True
             self._dirty = True
-            self._sync_backoff = SYNC_RETRY_MS
-            self._sync_t = ticks_add(now, RESYNC_MS)
+            self._sync_backoff = _SYNC_RETRY_MS
+            self._sync_t = ticks_add(now, _RESYNC_MS)
         else:
             self._sync_t = ticks_add(now, self._sync_backoff)
-            self._sync_backoff = min(self._sync_backoff * 2, SYNC_RETRY_MAX_MS)
+            self._sync_backoff = min(self._sync_backoff * 2, _SYNC_RETRY_MAX_MS)
         return True
 
     # --- session --------------------------------------------------------------------------
@@ -422,7 +421,7 @@ class App:
             self._progress_t = now
             self._failed_t = now if state == "failed" else None
             self._dirty = True
-        elif state == "failed" and self._own_session and ticks_diff(now, self._failed_t) >= FAILED_RETRY_MS:
+        elif state == "failed" and self._own_session and ticks_diff(now, self._failed_t) >= _FAILED_RETRY_MS:
             log.info("trying the meter again")
             self._restart_session(now)
             return
@@ -437,9 +436,9 @@ class App:
                 log.info(
                     "reading: %s W, R %s A, T %s A, period %s kWh, %s yen",
                     r.power_w,
-                    _amps(r.current_r_da),
-                    _amps(r.current_t_da),
-                    _fmt(s.period_kwh, 2),
+                    None if r.current_r_da is None else "%.1f" % (r.current_r_da / 10),
+                    None if r.current_t_da is None else "%.1f" % (r.current_t_da / 10),
+                    None if s.period_kwh is None else "%.2f" % s.period_kwh,
                     self.charge_yen,
                 )
 
@@ -461,45 +460,43 @@ class App:
         s = self.session
         kwh = s.period_kwh
         w = self.wall()
-        if self.history_path is not None and w is not None:
+        h = self._hist
+        p = None
+        if h is not None and w is not None:
             w += 32400  # the meter's days are Japan time
-            seq = s.history_seq
-            if w // 1800 != self._bill_at or seq != self._hseq:
-                self._bill_at = w // 1800
-                try:
-                    self._period = lazy.call(
-                        "app.bill", "update", self.tariff, self.history_path, self.cfg["collect_date"],
-                        s, seq != self._hseq, w, self._period,
-                    )  # fmt: skip
+            k = w // 1800 * 64 + s.history_seq % 64
+            if k != h[2]:
+                try:  # fourth argument: history answers since the last call
+                    h[1] = lazy.call("app.bill", "update", self, h[0], w, (k - h[2]) % 64, h[1])
                 except Exception as e:  # a flash or plug-in failure: tried again in half an hour
                     self._error("bill", e)
-                self._hseq = seq
+                h[2] = k
                 self._charge_kwh = None
+            p = h[1]
         if kwh is None:
             self.charge_yen = self.bill = self._charge_kwh = None
             return
         if kwh == self._charge_kwh:
             return
         self._charge_kwh = kwh
-        p = self._period
         try:
             if p is None:
                 self.charge_yen = self.tariff.charge(self.amperage, kwh)
             else:
-                b = self.bill = _tariff.estimate(self.tariff, self.amperage, p, int(kwh * 1000 + 0.5))
+                b = self.bill = tariff.estimate(self.tariff, self.amperage, p, int(kwh * 1000 + 0.5))
                 self.charge_yen = b[0]
         except Exception as e:  # a plug-in tariff may fail
             self.charge_yen = self.bill = None
             self._error("tariff", e)
 
     def fresh_reading(self, now=None):
-        """The latest reading when it is younger than STALE_MS, else None."""
+        """The latest reading when it is younger than _STALE_MS, else None."""
         r = self.session.reading
         if r is None:
             return None
         if now is None:
             now = self.clock()
-        return r if ticks_diff(now, r.t) < STALE_MS else None
+        return r if ticks_diff(now, r.t) < _STALE_MS else None
 
     def figures(self):
         """The app's figures for the MQTT state: period_kwh, today_kwh, forecast_kwh (kWh),
@@ -527,7 +524,7 @@ class App:
         s = self.session
         created = wall * 1000 - ticks_diff(now, r.t)
         t = self.today_wh()
-        return _record.make_record(
+        return record.make_record(
             current_a(r),
             r.power_w,
             s.period_kwh,
@@ -542,13 +539,12 @@ class App:
     def fill_view(self, now=None):
         """Every screen's fields of self.view (tests, tools); returns it. The loop fills only the
         screen on display (lib/ui/screens.py module(name).fill)."""
-        import lazy
-        from ui import view as _view
+        from ui import view
 
         if now is None:
             now = self.clock()
         if self.view is None:
-            self.view = _view.View()
+            self.view = view.View()
         for name in ("connecting", "today", "diagnostics", "main"):
             lazy.call("ui." + name, "fill", self.view, self, now)
         return self.view
@@ -559,16 +555,16 @@ class App:
         if wall is None:
             return None
         day = (wall + self.cfg["utc_offset_s"]) // 86400
-        if day != self._period_day:
+        c = self._period_day
+        if c is None or c[0] != day:
             import billing
 
             y, m, d, _, _, _ = billing.local_date(wall, self.cfg["utc_offset_s"])
             rd = self.cfg["collect_date"]
             _, m1, d1 = billing.billing_period_start(rd, y, m, d)
             _, m2, d2 = billing.billing_period_end(rd, y, m, d)
-            self._period_day = day
-            self._period_val = (m1, d1, m2, d2)
-        return self._period_val
+            c = self._period_day = (day, (m1, d1, m2, d2))
+        return c[1]
 
     def today(self):
         """Today's 48 half hours (Wh | None) from midnight, or None: never another day's (after
@@ -601,16 +597,12 @@ class App:
                 n += wh
         return n
 
-    def free_heap(self):
-        """Free heap bytes (the mem_free() handed in), or None."""
-        return self._mem_free() if self._mem_free is not None else None
-
 
 def config_error_view(problems, page=0):
     """A View for the config error screen (problems: list of "key: what is expected")."""
-    from ui import view as _view
+    from ui import view
 
-    v = _view.View()
+    v = view.View()
     v.problems = problems
     v.page = page
     return v
@@ -626,19 +618,11 @@ def current_a(reading):
     return None if r is None else r / 10
 
 
-def _amps(da):
-    return None if da is None else "%.1f" % (da / 10)
-
-
-def _fmt(v, digits):
-    return None if v is None else ("%.2f" if digits == 2 else "%.1f") % v
-
-
-def in_window(wall, utc_offset_s, start_min, end_min):
+def in_window(wall, utc_offset_s, start, end):
     """True when local time (wall: Unix s or None) is within [start, end) minutes; may wrap midnight."""
-    if wall is None or start_min == end_min:
+    if wall is None or start == end:
         return False
     m = (wall + utc_offset_s) % 86400 // 60
-    if start_min < end_min:
-        return start_min <= m < end_min
-    return m >= start_min or m < end_min
+    if start < end:
+        return start <= m < end
+    return m >= start or m < end

@@ -12,7 +12,7 @@ ago), refresh() builds the Period that tariff.estimate() prices every
 reading, price() prices a period straight from days of history.
 """
 
-from billing import billing_period_start, civil_from_days, days_from_civil, holidays, next_reading
+from billing import billing_period_start, civil_from_days, days_from_civil, next_reading
 from billing.tariff import Period
 
 try:
@@ -45,6 +45,8 @@ def band(tariff, off, m, slot):
 
 def day_off(tariff, y, m, d):
     """True when (y, m, d) is a day off for the tariff's bands (weekend, public holiday, listed day)."""
+    from billing import holidays  # only for a tariff with bands: a flat one never loads it
+
     mask = tariff.off_mask
     wd = holidays.weekday(y, m, d)
     if wd == 5 and mask & 1 or wd == 6 and mask & 2 or m * 100 + d in tariff.off_days:

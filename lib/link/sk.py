@@ -1,8 +1,10 @@
 """SK command responses (BP35A1 / BP35C0 family) and the UART line splitter.
 
 parse_line(line) classifies one line (without CRLF) into a tuple whose
-first item is a kind: OK FAIL EVER ESREG IPV6 EVENT EPANDESC FIELD EPONG
-ERXUDP ECHO UNKNOWN. LineReader turns raw UART bytes into lines in a
+first item is a kind: 0 OK, 1 FAIL, 2 EVER, 3 ESREG, 4 IPV6, 5 EVENT,
+6 EPANDESC, 7 FIELD, 8 EPONG, 9 ERXUDP, 10 ECHO, 11 UNKNOWN (plain numbers:
+each user keeps its own const()s, so no name costs heap). LineReader turns
+raw UART bytes into lines in a
 preallocated buffer. An ERXUDP line says itself whether its data is hex or
 raw bytes (ROPT may not answer: a BP35A1 without it is binary, an RL7023
 Stick-D has none and prints hex): after the data length come either
@@ -27,25 +29,17 @@ except ImportError:
         return x
 
 
-OK = const(0)
-FAIL = const(1)
-EVER = const(2)
-ESREG = const(3)
-IPV6 = const(4)
-EVENT = const(5)
-EPANDESC = const(6)
-FIELD = const(7)
-EPONG = const(8)
-ERXUDP = const(9)
-ECHO = const(10)
-UNKNOWN = const(11)
+_OK = const(0)  # the kinds
+_FAIL = const(1)
+_EVENT = const(5)
+_ERXUDP = const(9)
+_ECHO = const(10)
+_UNKNOWN = const(11)
 
 _HEX = b"0123456789ABCDEFabcdef"
-_ERXUDP = b"ERXUDP "
+_RX = b"ERXUDP "
 _SECRET_ECHO = (b"SKSETPWD", b"SKSETRBID")
-
-
-_OK = (OK, None)
+_OK_LINE = (_OK, None)
 
 
 def _hex(line, a, b):
@@ -69,7 +63,11 @@ def _text(b):
     try:
         return b.decode()
     except UnicodeError:
-        return "".join(chr(c) if 32 <= c < 127 else "?" for c in b)
+        b = bytearray(b)
+        for i in range(len(b)):
+            if not 32 <= b[i] < 127:
+                b[i] = 63
+        return b.decode()
 
 
 def _stop(line, a):
@@ -84,22 +82,6 @@ def _skip(line, a):
     while a < n and line[a] == 32:
         a += 1
     return a
-
-
-def _rssi(line, a, b):
-    """RSSI in dBm: a signed hex byte ("B4" = -76) or a decimal with sign."""
-    if line[a] == 45:  # '-'
-        v = 0
-        for k in range(a + 1, b):
-            c = line[k] - 48
-            if not 0 <= c <= 9:
-                raise CodecError("bad RSSI")
-            v = v * 10 + c
-        if b - a < 2:
-            raise CodecError("bad RSSI")
-        return -v
-    v = _hex(line, a, b)
-    return v - 256 if b - a == 2 and v >= 0x80 else v
 
 
 class Erxudp:
@@ -135,17 +117,6 @@ class Erxudp:
         for _ in range(k):
             a = _stop(line, a) + 1
         return _text(line[a : _stop(line, a)])
-
-    def __repr__(self):
-        return "Erxudp(%s %04X->%04X sec=%d side=%r rssi=%r %s)" % (
-            self.sender,
-            self.rport,
-            self.lport,
-            self.secured,
-            self.side,
-            self.rssi,
-            self.data.hex(),
-        )
 
 
 def _space(line, a):
@@ -195,8 +166,20 @@ def _erxudp(line):
         except ValueError:
             raise CodecError("ERXUDP data is not hex")
     rssi = side = None
-    if k == 3:
-        rssi = _rssi(line, a0, e0)
+    if k == 3:  # RSSI in dBm: a signed hex byte ("B4" = -76) or a decimal with sign
+        if line[a0] == 45:  # '-'
+            if e0 - a0 < 2:
+                raise CodecError("bad RSSI")
+            rssi = 0
+            for i in range(a0 + 1, e0):
+                c = line[i] - 48
+                if not 0 <= c <= 9:
+                    raise CodecError("bad RSSI")
+                rssi = rssi * 10 - c
+        else:
+            rssi = _hex(line, a0, e0)
+            if e0 - a0 == 2 and rssi >= 0x80:
+                rssi -= 256
         a0, e0, a1, e1 = a1, e1, a2, e2
     if k >= 2:
         side = _hex(line, a1, e1)
@@ -220,7 +203,7 @@ def _event(line):
     for _ in range(3):
         a = _skip(line, e)
         if a >= n:
-            return (EVENT, num, sender, param, side)
+            return (_EVENT, num, sender, param, side)
         e = _stop(line, a)
         if e - a == 1 and side is None:
             side = _hex(line, a, e)
@@ -231,11 +214,6 @@ def _event(line):
     raise CodecError("EVENT with too many fields")
 
 
-def _arg(line, k):
-    """The text after the first k bytes, stripped; None when empty."""
-    return _text(line[k:].strip()) or None
-
-
 def parse_line(line):
     """Classify one module line (bytes, no CRLF) into a tuple (kind, ...).
 
@@ -244,42 +222,36 @@ def parse_line(line):
     if not isinstance(line, bytes):
         line = bytes(line)
     if line == b"OK":
-        return _OK
+        return _OK_LINE
     if line.startswith(b"EVENT "):
         return _event(line)
-    if line.startswith(_ERXUDP):
-        return (ERXUDP, _erxudp(line))
+    if line.startswith(_RX):
+        return (_ERXUDP, _erxudp(line))
     if line.startswith(b"OK "):
-        return (OK, _arg(line, 3))
+        return (_OK, _text(line[3:].strip()) or None)
     if line.startswith(b"FAIL") and (len(line) == 4 or line[4] == 32):
-        return (FAIL, _arg(line, 4))
+        return (_FAIL, _text(line[4:].strip()) or None)
     if line.startswith(b"SK") or line.startswith(b"ROPT") or line.startswith(b"WOPT"):
         for word in _SECRET_ECHO:  # never hand a credential on, even as an echo
             if line.startswith(word):
-                return (ECHO, _text(word) + " ***")
-        return (ECHO, _text(line))
+                return (_ECHO, _text(word) + " ***")
+        return (_ECHO, _text(line))
     if line[:1] == b"E" or line.startswith(b"  ") or len(line) == 39:
-        r = _setup_form(line)
+        # EVER, ESREG, EPONG, EPANDESC, FIELD or IPV6 (start-up answers): lib/link/sk_scan.py
+        # parses them; it stays loaded while the session's start-up holds it
+        r = lazy.call("link.sk_scan", "parse", line)
         if r is not None:
             return r
-    return (UNKNOWN, _text(line))
-
-
-def _setup_form(line):
-    """EVER, ESREG, EPONG, EPANDESC, FIELD or IPV6 (start-up answers): lib/link/sk_scan.py parses them.
-
-    The module stays loaded while the session's start-up holds it, else it is
-    loaded for this line only.
-    """
-    return lazy.call("link.sk_scan", "parse", line)
+    return (_UNKNOWN, _text(line))
 
 
 class LineReader:
     """Splits raw UART bytes into lines in a preallocated buffer.
 
-    feed(data) copies bytes in (data may be a memoryview the caller reuses;
-    what does not fit waits in a temporary bytes object, so drain with
-    next_line() after each feed); next_line() returns one line as bytes
+    readfrom(uart) reads from a UART straight into the buffer (what does not
+    fit stays in the UART); feed(data) copies bytes in (data may be a
+    memoryview the caller reuses; what does not fit waits in a temporary bytes
+    object). Drain with next_line() after each: it returns one line as bytes
     without CRLF, or None when no complete line is buffered. An ERXUDP line
     whose data is not 2 x datalen hex digits is the header plus datalen raw
     bytes, read by length; .hex tells which form the last ERXUDP had (None
@@ -288,7 +260,7 @@ class LineReader:
     outside printable ASCII at a line start). Never raises.
     """
 
-    def __init__(self, size=1400):
+    def __init__(self, size=1024):
         size = max(size, 16)
         self._buf = bytearray(size)
         self._mv = memoryview(self._buf)
@@ -320,6 +292,16 @@ class LineReader:
             self._end = self._size
             self._pending = bytes(data[k:])
 
+    def readfrom(self, uart):
+        """Read what uart has (uart.readinto) straight into the free part of the buffer; drain
+        with next_line() after each call (a line that fills the buffer is dropped there, which
+        makes room again). Bytes read (0 or None: nothing, or no room)."""
+        self._compact()
+        n = uart.readinto(self._mv[self._end :])
+        if n:
+            self._end += n
+        return n
+
     def __len__(self):
         """Bytes buffered and not yet returned."""
         p = self._pending
@@ -335,24 +317,6 @@ class LineReader:
             self._start = 0
             self._end = n
 
-    def _refill(self):
-        """Move pending bytes into the buffer; True when any moved."""
-        p = self._pending
-        if p is None:
-            return False
-        self._compact()
-        k = self._size - self._end
-        if not k:
-            return False
-        if k >= len(p):
-            k = len(p)
-            self._pending = None
-        else:
-            self._pending = p[k:]
-        self._mv[self._end : self._end + k] = p[:k]
-        self._end += k
-        return True
-
     def next_line(self):
         while True:
             line = self._take()
@@ -360,8 +324,20 @@ class LineReader:
                 return line
             if self._start == self._end:
                 self._start = self._end = 0
-            if not self._refill():
+            p = self._pending  # bytes fed while the buffer was full: move them in
+            if p is None:
                 return None
+            self._compact()
+            k = self._size - self._end
+            if not k:
+                return None
+            if k >= len(p):
+                k = len(p)
+                self._pending = None
+            else:
+                self._pending = p[k:]
+            self._mv[self._end : self._end + k] = p[:k]
+            self._end += k
 
     def _take(self):
         buf = self._buf
@@ -404,7 +380,7 @@ class LineReader:
         e = i + 1  # where the next line starts
         if i > s and buf[i - 1] == 13:
             i -= 1
-        if buf[s] == 69 and buf[s + 6] == 32 and self._mv[s : s + 7] == _ERXUDP:
+        if buf[s] == 69 and buf[s + 6] == 32 and self._mv[s : s + 7] == _RX:
             d = self._data(s, i)
             if d >= 0:
                 n = self._len

@@ -16,14 +16,14 @@ except ImportError:
 
 
 # the kinds of lib/link/sk.py (same values; this module does not import its caller back)
-EVER = const(2)
-ESREG = const(3)
-IPV6 = const(4)
-EPANDESC = const(6)
-FIELD = const(7)
-EPONG = const(8)
+_EVER = const(2)
+_ESREG = const(3)
+_IPV6 = const(4)
+_EPANDESC = const(6)
+_FIELD = const(7)
+_EPONG = const(8)
 
-_VALUED = ((EVER, b"EVER "), (ESREG, b"ESREG "), (EPONG, b"EPONG "))
+_VALUED = ((_EVER, b"EVER "), (_ESREG, b"ESREG "), (_EPONG, b"EPONG "))
 _HEX = b"0123456789ABCDEFabcdef"
 
 
@@ -44,14 +44,14 @@ def parse(line):
                 raise CodecError("%s without value" % _text(word))
             return (kind, _text(v))
     if line == b"EPANDESC":
-        return (EPANDESC,)
+        return (_EPANDESC,)
     if line.startswith(b"  "):
         i = line.find(b":")
         if i < 0:
             raise CodecError("EPANDESC field without ':'")
-        return (FIELD, _text(line[2:i].strip()), _text(line[i + 1 :].strip()))
+        return (_FIELD, _text(line[2:i].strip()), _text(line[i + 1 :].strip()))
     if _is_ipv6(line):
-        return (IPV6, _text(line))
+        return (_IPV6, _text(line))
     return None
 
 

@@ -57,16 +57,6 @@ def _s16(edt, i):
     return v - 0x10000 if v & 0x8000 else v
 
 
-def _need(edt, n, epc):
-    if len(edt) != n:
-        raise CodecError("EPC %02X: %d bytes, expected %d" % (epc, len(edt), n))
-
-
-def _history(edt, epc):
-    _need(edt, 194, epc)
-    return (_u(edt, 0, 2), [_u32(edt, 2 + 4 * k) for k in range(48)])
-
-
 def decode(epc, edt):
     """Value of one property; CodecError on a wrong length or an unknown EPC.
 
@@ -76,37 +66,39 @@ def decode(epc, edt):
     EA/EB ((Y, M, D, h, m, s), raw | None); D5 list of 3-byte EOJs.
     """
     n = len(edt)
-    if epc == 0xE7:
-        _need(edt, 4, epc)
-        return _s32(edt)
-    if epc == 0xE8:
-        if n == 2:
-            return (_s16(edt, 0), None)
-        _need(edt, 4, epc)
-        return (_s16(edt, 0), _s16(edt, 2))
-    if epc == 0xE0 or epc == 0xE3:
-        _need(edt, 4, epc)
-        return _u32(edt, 0)
-    if epc == 0xD3:
-        _need(edt, 4, epc)
-        return _u(edt, 0, 4)
-    if epc == 0xD7 or epc == 0xE5:
-        _need(edt, 1, epc)
-        return edt[0]
-    if epc == 0xE1:
-        _need(edt, 1, epc)
-        return unit_kwh(edt[0])
-    if epc == 0xEA or epc == 0xEB:
-        _need(edt, 11, epc)
-        when = (_u(edt, 0, 2), edt[2], edt[3], edt[4], edt[5], edt[6])
-        return (when, _u32(edt, 7))
-    if epc == 0xE2 or epc == 0xE4:
-        return _history(edt, epc)
+    if epc == 0xE8 and n == 2:
+        return (_s16(edt, 0), None)
     if epc == 0xD5:
         if not n or n != 1 + 3 * edt[0]:
             raise CodecError("D5: %d bytes for %d instances" % (n, edt[0] if n else 0))
         return [bytes(edt[k : k + 3]) for k in range(1, n, 3)]
-    raise CodecError("unknown EPC %02X" % epc)
+    if epc == 0xE2 or epc == 0xE4:
+        want = 194
+    elif epc == 0xEA or epc == 0xEB:
+        want = 11
+    elif epc == 0xD7 or epc == 0xE5 or epc == 0xE1:
+        want = 1
+    elif epc == 0xE7 or epc == 0xE8 or epc == 0xE0 or epc == 0xE3 or epc == 0xD3:
+        want = 4
+    else:
+        raise CodecError("unknown EPC %02X" % epc)
+    if n != want:
+        raise CodecError("EPC %02X: %d bytes, expected %d" % (epc, n, want))
+    if epc == 0xE7:
+        return _s32(edt)
+    if epc == 0xE8:
+        return (_s16(edt, 0), _s16(edt, 2))
+    if epc == 0xD3:
+        return _u(edt, 0, 4)
+    if epc == 0xE1:
+        return unit_kwh(edt[0])
+    if n == 1:  # D7, E5
+        return edt[0]
+    if n == 11:  # EA, EB
+        return ((_u(edt, 0, 2), edt[2], edt[3], edt[4], edt[5], edt[6]), _u32(edt, 7))
+    if n == 194:  # E2, E4
+        return (_u(edt, 0, 2), [_u32(edt, 2 + 4 * k) for k in range(48)])
+    return _u32(edt, 0)  # E0, E3
 
 
 def _scale(count, kwh_per_unit):
@@ -136,4 +128,3 @@ def delta_kwh(raw_now, raw_then, digits, coefficient, kwh_per_unit):
     if coefficient is not None:
         d *= coefficient
     return _scale(d, kwh_per_unit)
-

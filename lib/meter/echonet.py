@@ -1,8 +1,14 @@
-"""ECHONET Lite frames: build requests, parse anything the meter sends.
+"""ECHONET Lite frames: parse anything the meter sends (lib/meter/frames.py builds them).
 
 Frame layout: EHD1=0x10 EHD2=0x81 TID(2) SEOJ(3) DEOJ(3) ESV OPC
 {EPC PDC EDT(PDC)} x OPC. CodecError (a ValueError) is the one error
 type of the codec (echonet, meter, sk).
+
+ESV codes (ECHONET Lite specification, part II; users keep their own const()s,
+so no name costs heap here): requests 0x60 SetI, 0x61 SetC, 0x62 Get,
+0x63 INF_REQ, 0x6E SetGet; answers 0x71 Set_Res, 0x72 Get_Res, 0x73 INF,
+0x74 INFC, 0x7A INFC_Res, 0x7E SetGet_Res; refusals (SNA) 0x50 SetI_SNA,
+0x51 SetC_SNA, 0x52 Get_SNA, 0x53 INF_SNA, 0x5E SetGet_SNA.
 """
 
 try:
@@ -17,26 +23,9 @@ class CodecError(ValueError):
     """Malformed frame, property or module line."""
 
 
-EOJ_CONTROLLER = b"\x05\xff\x01"
-EOJ_METER = b"\x02\x88\x01"
+EOJ_CONTROLLER = b"\x05\xff\x01"  # this device
+EOJ_METER = b"\x02\x88\x01"  # the low-voltage smart electric energy meter
 EOJ_NODE_PROFILE = b"\x0e\xf0\x01"
-
-ESV_SETI = const(0x60)
-ESV_SETC = const(0x61)
-ESV_GET = const(0x62)
-ESV_INF_REQ = const(0x63)
-ESV_SETGET = const(0x6E)
-ESV_SET_RES = const(0x71)
-ESV_GET_RES = const(0x72)
-ESV_INF = const(0x73)
-ESV_INFC = const(0x74)
-ESV_INFC_RES = const(0x7A)
-ESV_SETGET_RES = const(0x7E)
-ESV_SETI_SNA = const(0x50)
-ESV_SETC_SNA = const(0x51)
-ESV_GET_SNA = const(0x52)
-ESV_INF_SNA = const(0x53)
-ESV_SETGET_SNA = const(0x5E)
 
 _HEADER = const(12)  # EHD1 EHD2 TID SEOJ DEOJ ESV OPC
 _NONE = (0, b"")
@@ -82,70 +71,6 @@ class Frame:
             self.esv,
             ["%02X:%s" % (e, d.hex()) for e, d in self.props],
         )
-
-
-def _put(buf, tid, seoj, deoj, esv, opc):
-    buf[0] = 0x10
-    buf[1] = 0x81
-    buf[2] = (tid >> 8) & 0xFF
-    buf[3] = tid & 0xFF
-    buf[4:7] = seoj
-    buf[7:10] = deoj
-    buf[10] = esv
-    buf[11] = opc
-
-
-def _eoj(eoj):
-    if len(eoj) != 3:
-        raise CodecError("EOJ must be 3 bytes")
-    return eoj
-
-
-def build(tid, esv, props, deoj=EOJ_METER, seoj=EOJ_CONTROLLER):
-    """Any frame; props: list of (epc, edt bytes). tid is taken mod 65536."""
-    n = _HEADER
-    for _, edt in props:
-        if len(edt) > 255:
-            raise CodecError("EDT longer than 255 bytes")
-        n += 2 + len(edt)
-    if len(props) > 255:
-        raise CodecError("more than 255 properties")
-    buf = bytearray(n)
-    _put(buf, tid, _eoj(seoj), _eoj(deoj), esv, len(props))
-    i = _HEADER
-    for epc, edt in props:
-        buf[i] = epc
-        buf[i + 1] = len(edt)
-        buf[i + 2 : i + 2 + len(edt)] = edt
-        i += 2 + len(edt)
-    return bytes(buf)
-
-
-def _no_data(tid, esv, epcs, deoj, seoj):
-    # a frame whose properties all have PDC 0 (Get, INFC_Res)
-    opc = len(epcs)
-    if not 0 < opc < 256:
-        raise CodecError("need 1-255 EPCs")
-    buf = bytearray(_HEADER + 2 * opc)
-    _put(buf, tid, _eoj(seoj), _eoj(deoj), esv, opc)
-    for k in range(opc):
-        buf[_HEADER + 2 * k] = epcs[k]
-    return bytes(buf)
-
-
-def build_get(tid, epcs, deoj=EOJ_METER, seoj=EOJ_CONTROLLER):
-    """Get (0x62) for one or several EPCs (bytes or list of ints)."""
-    return _no_data(tid, ESV_GET, epcs, deoj, seoj)
-
-
-def build_setc(tid, props, deoj=EOJ_METER, seoj=EOJ_CONTROLLER):
-    """SetC (0x61); props: list of (epc, edt bytes), e.g. [(0xE5, b"\\x00")]."""
-    return build(tid, ESV_SETC, props, deoj, seoj)
-
-
-def build_infc_res(tid, deoj, epcs, seoj=EOJ_CONTROLLER):
-    """INFC_Res (0x7A) answering an INFC from deoj: echoes the EPCs with PDC 0."""
-    return _no_data(tid, ESV_INFC_RES, epcs, deoj, seoj)
 
 
 def _eoj_at(data, i):

@@ -40,14 +40,25 @@ except ImportError:
         return x
 
 
-SCAN_DURATIONS = (4, 5, 6, 7)
-
-_READ = const(1)  # the reading slot's request
+_READ = const(1)  # the reading slot's request: a reading, or D3/E1/D7
 _INFO = const(2)
-_BY_READ = const(1)  # which slot the SK command in flight belongs to
+_BY_READ = const(1)  # which slot the SK command in flight belongs to (0: an INFC_Res)
 _BY_HIST = const(2)
 _BY_PING = const(3)
 _BY_TERM = const(4)
+
+_OK = const(0)  # the kinds of link.sk.parse_line
+_FAIL = const(1)
+_EVENT = const(5)
+_EPONG = const(8)
+_ERXUDP = const(9)
+_ECHO = const(10)
+_UNKNOWN = const(11)
+
+_GET_SNA = const(0x52)  # ESVs
+_GET_RES = const(0x72)
+_INF = const(0x73)
+_INFC = const(0x74)
 
 _JST = const(32400)  # the meter's days are Japan time, whatever the user's offset
 _CMD_MS = const(3000)  # OK/FAIL of an SK command
@@ -64,7 +75,8 @@ _PAUSE_MS = const(3900000)  # EVENT 32 -> EVENT 33 at the latest (the limit is p
 _TODAY_MS = const(1800000)  # today's history at most this often
 _CHECK_MS = const(60000)  # billing period check
 _HQ = const(4)  # history days waiting at most
-_ECHONET_PORT = const(0x0E1A)
+_TX = const(128)  # SKSENDTO buffer: header (<= 65 B) and frame (<= 20 B but an INFC_Res)
+_LINE = const(1024)  # longest line: an E2+E4 answer as hex ERXUDP with RSSI and SIDE, ~940 B
 
 
 class Reading:
@@ -94,8 +106,7 @@ class _Text:
     length; head: SKSENDTO data after head bytes (0: a received line, bytes)."""
 
     line = b""  # type: bytes | memoryview
-    n = 0
-    head = 0
+    n = head = 0
 
     def __str__(self):  # the formatter stays loaded once DEBUG lines are written
         return lazy.load("session.recover").text(self.line, self.n, self.head)
@@ -110,17 +121,9 @@ class _Days:
     baseline is settled; retry: Unix s before which the baseline is not fetched again."""
 
     q = []  # type: list  # replaced by the session's own list
-    day = 0
-    jday = None
-    want = None
-    fails = 0
-    setc = b""
-    get = b""
-    next0 = None
-    base = None
-    base_date = None
-    checked = None
-    retry = 0
+    day = fails = retry = 0
+    jday = want = next0 = base = base_date = checked = None
+    setc = get = b""
 
 
 class Session:
@@ -133,24 +136,13 @@ class Session:
     """
 
     def __init__(
-        self,
-        uart,
-        clock,
-        store,
-        rbid,
-        password,
-        dialect="auto",
-        refresh_s=10,
-        reading_day=None,
-        wall=None,
-        scan_durations=SCAN_DURATIONS,
+        self, uart, clock, store, rbid, password, dialect="auto", refresh_s=10, reading_day=None, wall=None
     ):
         rbid = rbid or ""
         password = password or ""
         log.secret(rbid)
         log.secret(password)
-        if len(rbid) >= 8:
-            log.secret(rbid[-8:])  # the PairID a scan prints
+        log.secret(rbid[-8:])  # the PairID a scan prints (a shorter ID is registered already)
         self._uart = uart
         self._clock = clock
         self._store = store
@@ -160,24 +152,16 @@ class Session:
         if dialect == "auto":
             dialect = store.get("dialect") or "bp35a1"
         self._dss = dialect == "bp35c0"
-        self._rxmv = memoryview(bytearray(256))
-        self._reader = sk.LineReader(1400)
-        self._txmv = memoryview(bytearray(256))  # SKSENDTO header (<= 65 B) and frame
+        self._reader = sk.LineReader(_LINE)
+        self._txmv = memoryview(bytearray(_TX))
         self._txh = 0
         self._text = _Text()
         self.state = "start"
         self.status = "Starting"
-        self.progress = 0
-        self.error = None
-        self.reading = None
-        self.period_kwh = None
-        self.period_reverse_kwh = None
-        self.baseline = None
-        self.today = None
-        self.history = None
-        self.history_seq = 0
-        self.fixed_normal = None  # latest EA push: ((Y, M, D, h, m, s), kWh | None)
-        self.fixed_reverse = None  # latest EB push
+        self.progress = self.history_seq = 0
+        self.error = self.reading = self.period_kwh = self.period_reverse_kwh = None
+        self.baseline = self.today = self.history = None
+        self.fixed_normal = self.fixed_reverse = None  # latest EA / EB push: ((Y, M, D, h, m, s), kWh)
         self.info = {
             "channel": None,
             "pan_id": None,
@@ -207,56 +191,66 @@ class Session:
         self._by = 0  # what that command was (_BY_*)
         self._ip = None
         self._req = 0  # reading slot: kind in flight (0 = none)
-        self._req_frame = b""
         self._req_tid = -1
-        self._req_until = now
-        self._req_tries = 0
-        self._resend = False
-        self._fetch = None  # the history fetches while days wait (lib/session/history.py)
+        self._req_until = self._hold_until = self._next_read = self._heard = self._alarm = now
+        self._req_tries = self._quiet = self._lost = self._closing = 0
+        self._resend = self._known = self._echo_off = self._today_wanted = False
+        self._fetch = self._task = self._ping_next = self._today_t = self._scale = None
         self._days = _Days()
         self._days.q = []
-        self._hold_until = now
         self._read_epcs = [0xE7, 0xE8, 0xE0, 0xE3]
         self._hist_epcs = [0xE2, 0xE4]
-        self._read_frame = echonet.build_get(0, self._read_epcs)
-        self._info_ok = False
-        self._coef = 1  # type: int
-        self._unit = 1.0  # type: float
-        self._digits = None  # type: int | None
-        self._next_read = now
-        self._quiet = 0  # reading attempts since the meter last answered, after the tries
-        self._heard = now  # when the meter last answered (or the session was joined)
-        self._alarm = now  # the session counts as lost then: 30 min after that, or no EPONG
-        self._ping_next = None
-        self._lost = 0
-        self._known = False
+        # Get E7 E8 E0 E3: a constant (no frame builder in the heap; a refused EPC makes
+        # lib/meter/frames.py build the next one)
+        self._read_frame = b"\x10\x81\0\0\x05\xff\x01\x02\x88\x01\x62\x04\xe7\0\xe8\0\xe0\0\xe3\0"
+        # _scale: (coefficient, kWh per unit, digits) once D3/E1/D7 answered in this session
+        # _quiet: reading attempts since the meter last answered, after the tries
+        # _heard: when the meter last answered (or the session was joined); _alarm: the session
+        # counts as lost then (30 min after that, or no EPONG); _closing: 1 while close() waits,
+        # 2 once the module confirmed
         self._infc = []
-        self._echo_off = False
         b = store.get("baseline")  # [sy, sm, sd, raw, raw_reverse, fy, fm, fd]
         self._base = b if isinstance(b, list) and len(b) == 8 and isinstance(b[3], int) else None
-        self._base_next = now
-        self._today_wanted = False
-        self._today_t = None
-        self._closing = 0  # 1 while close() waits, 2 once the module confirmed
-        self._wake = now
-        self._task = None
+        self._base_next = self._wake = now
         # what the join task needs: the module, the store, these dicts and the credentials
-        self._job = (uart, store, self.counters, self.info, rbid, password, scan_durations)
+        self._job = (uart, store, self.counters, self.info, rbid, password)
         self._connect(True, False)
 
     # ---- public ----------------------------------------------------------
     def poll(self):
         """Read what the UART has and advance the state machine. Never blocks."""
         now = self._now = self._clock()
-        self._read_uart()
+        uart = self._uart
+        reader = self._reader
+        for _ in range(8):  # bounded work per poll
+            if not uart.any():
+                break
+            reader.readfrom(uart)  # straight into the line buffer
+            while True:
+                line = reader.next_line()
+                if line is None:
+                    break
+                self._on_line(line)
         t = self._today_t  # expire stamps while they are young: ticks_diff wraps after 6.2 days
         if t is not None and ticks_diff(now, t) >= _TODAY_MS:
             self._today_t = None
         task = self._task
         if task is None:
             self._wake = self._due(now, True)
-        elif task.step(now):
-            self._joined(task)
+        elif task.step(now):  # joined: the steady state starts
+            self._drop()
+            self._echo_off = task.echo_off
+            self._ip = task.ip
+            self._set_dss(task.dss)
+            self._known = True
+            log.info("joined: reading every %d s", self._refresh_ms // 1000)
+            self._state("ready", "Connected", 100)
+            self.error = self._scale = None
+            self._quiet = 0
+            self._resend = False
+            self._next_read = self._base_next = self._heard = self._wake = now
+            self._alarm = ticks_add(now, _SILENT_MS)
+            self._infc = []
         else:
             self._state(task.state, task.status, task.progress)
             self.error = task.error
@@ -291,7 +285,7 @@ class Session:
         """
         if not 0 <= days_ago <= 99:
             raise ValueError(days_ago)
-        w = self._w()
+        w = self._wall and self._wall()
         e = -1 - days_ago if w is None else (w + _JST) // 86400 - days_ago
         q = self._days.q
         if e in q:
@@ -309,9 +303,7 @@ class Session:
         module confirmed the end.
         """
         joined = self._ip is not None and self._task is None
-        self._end_task()
-        self._req = 0
-        self._end_fetch()
+        self._drop()
         if joined:
             self._now = self._clock()
             self._state("closing", self.status)
@@ -324,59 +316,32 @@ class Session:
     # ---- start-up and recovery: the join task (lib/session/join.py) ------
     def _connect(self, setup, rescan):
         """Start the join task: module set-up (with setup), SKTERM, the cached PAN or a scan, SKJOIN."""
-        self._end_task()
-        self._req = 0
-        self._end_fetch()
-        self._ping_next = None
-        self._cmd_until = None
-        self._ip = None
-        self._task = lazy.load("session.join").Connect(
+        self._drop()
+        self._ping_next = self._cmd_until = self._ip = None
+        t = self._task = lazy.load("session.join").Connect(
             self._job, self._dss, setup, rescan, self._lost, self._known, self._echo_off, self._now
         )
-        self._state(self._task.state, self._task.status, 0)
+        self._state(t.state, t.status)
 
-    def _end_task(self):
-        self._task = None
-        lazy.drop("session.join")  # start-up code: free its bytecode (the qstrs stay)
-        lazy.drop("link.sk_scan")
+    def _drop(self):
+        """No join task, no request, no history fetch: their code is freed (the qstrs stay)."""
+        self._task = self._fetch = None
+        self._req = 0
+        for m in ("session.join", "link.sk_scan", "session.history"):
+            lazy.drop(m)
 
-    def _joined(self, t):
-        """The join task ended with a session: the steady state starts."""
-        self._end_task()
-        now = self._now
-        self._echo_off = t.echo_off
-        self._set_dss(t.dss)
-        self._ip = t.ip
-        self._header()
-        self._known = True
-        log.info("joined: reading every %d s", self._refresh_ms // 1000)
-        self._state("ready", "Connected", 100)
-        self.error = None
-        self._req = self._quiet = 0
-        self._resend = False
-        self._info_ok = False
-        self._next_read = self._base_next = self._heard = now
-        self._alarm = ticks_add(now, _SILENT_MS)
-        self._infc = []
-        self._wake = now
+    def _set_dss(self, dss):
+        """The dialect (BP35C0: SIDE in SKSENDTO); the SKSENDTO header once joined."""
+        self._dss = dss
+        self.info["dialect"] = "bp35c0" if dss else "bp35a1"
+        if self._task is not None:
+            self._task.dss = dss
+        if self._ip is not None:  # the header in the tx buffer; the frame goes right after it
+            h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if dss else "")).encode()
+            self._txmv[: len(h)] = h
+            self._txh = len(h)
 
-    # ---- UART ------------------------------------------------------------
-    def _read_uart(self):
-        uart = self._uart
-        reader = self._reader
-        for _ in range(8):  # bounded work per poll
-            if not uart.any():
-                return
-            n = uart.readinto(self._rxmv)
-            if not n:
-                return
-            reader.feed(self._rxmv[:n])
-            while True:
-                line = reader.next_line()
-                if line is None:
-                    break
-                self._on_line(line)
-
+    # ---- UART lines --------------------------------------------------------
     def _on_line(self, line):
         n = len(line)
         x = self._text
@@ -396,48 +361,43 @@ class Session:
             self.counters["bad_lines"] += 1
             return
         kind = t[0]
-        if kind == sk.ERXUDP:
+        task = self._task
+        if kind == _ERXUDP:
             self._on_udp(t[1])
-        elif kind == sk.EVENT:
-            self._on_event(t[1], t[3], t[4])
-        elif self._task is not None:
-            self._task.line(t)  # OK/FAIL, EVER, EPANDESC and its fields, echo: the join task's
-        elif kind == sk.OK or kind == sk.FAIL:
+        elif kind == _EVENT:
+            num = t[1]
+            if t[4] is not None and not self._dss:
+                log.info("module prints SIDE: BP35C0 dialect")
+                self._set_dss(True)
+            if task is not None:
+                task.event(num)  # scan done, joined, refused, old session ended
+            elif num == 0x21:
+                if t[3] == 1:
+                    self._send_failed()
+            elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:  # PANA session and transmit limit
+                self._act(lazy.call("session.recover", "event", num, self.state, self._closing))
+        elif task is not None:
+            task.line(t)  # OK/FAIL, EVER, EPANDESC and its fields, echo: the join task's
+        elif kind == _OK or kind == _FAIL:  # the answer to the steady state's SKSENDTO, SKPING, SKTERM
             if self._cmd_until is not None:
                 self._cmd_until = None
-                self._replied(t)
-        elif kind == sk.EPONG:  # the meter answers SKPING: the session is kept
+                by = self._by
+                if kind == _OK:
+                    return
+                if by < _BY_PING:
+                    self._send_failed()
+                else:  # SKPING refused (FAIL ER10: no session), or SKTERM refused
+                    self._act(lazy.call("session.recover", "failed", by == _BY_PING, t[1], self.state))
+        elif kind == _EPONG:  # the meter answers SKPING: the session is kept
             self._alarm = ticks_add(self._heard, _SILENT_MS)
             if self._quiet:
                 self._ping_next = ticks_add(self._now, _PING_EVERY_MS)
-        elif kind == sk.ECHO:
+        elif kind == _ECHO:
             if self._echo_off and not self._closing:
                 self._echo_off = False  # echo is back on: the module was reset
                 self._act((7, "the module was reset"))
-        elif kind == sk.UNKNOWN:
+        elif kind == _UNKNOWN:
             self.counters["bad_lines"] += 1
-
-    def _replied(self, t):
-        """OK/FAIL to the SK command in flight (the steady state's SKSENDTO, SKPING, SKTERM)."""
-        if t[0] == sk.OK:
-            return
-        by = self._by
-        if by < _BY_PING:
-            self._send_failed()
-        else:  # SKPING refused (FAIL ER10: no session), or SKTERM refused
-            self._act(lazy.call("session.recover", "failed", by == _BY_PING, t[1], self.state))
-
-    def _on_event(self, num, param, side):
-        if side is not None and not self._dss:
-            log.info("module prints SIDE: BP35C0 dialect")
-            self._set_dss(True)
-        if self._task is not None:
-            self._task.event(num)  # scan done, joined, refused, old session ended
-        elif num == 0x21:
-            if param == 1:
-                self._send_failed()
-        elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:  # PANA session and transmit limit
-            self._act(lazy.call("session.recover", "event", num, self.state, self._closing))
 
     def _act(self, a):
         """Do what lib/session/recover.py decided: None or (what, why); what: 1 lost, 2 hold for
@@ -446,22 +406,29 @@ class Session:
         if a is None:
             return
         k, why = a
+        now = self._now
         if k == 1 or k == 7:  # the session is lost (7: the module was reset)
             self._lost += k == 1
             rescan = k == 1 and self._lost >= 2
             self.counters["rescans" if rescan else "rejoins"] += 1
             log.warning("%s: %s", why, "scanning again" if rescan else "joining again")
             self._connect(k == 7, rescan)
-        elif k == 2:
-            self._hold("reauth", "Re-authenticating", _REAUTH_MS)
+        elif k == 2:  # nothing is sent until the hold ends
+            self._state("reauth", "Re-authenticating", 100)
+            self._hold_until = ticks_add(now, _REAUTH_MS)
         elif k == 3:
-            self._hold("paused", "Paused: radio transmit limit", _PAUSE_MS)
-        elif k == 4:
-            self._heard = self._now  # nothing was asked while it was paused
-            self._alarm = ticks_add(self._now, _SILENT_MS)
-            self._resume()
-        elif k == 5:
-            self._resume()
+            self._state("paused", "Paused: radio transmit limit", 100)
+            self._hold_until = ticks_add(now, _PAUSE_MS)
+        elif k == 4 or k == 5:
+            if k == 4:  # nothing was asked while it was paused
+                self._heard = now
+                self._alarm = ticks_add(now, _SILENT_MS)
+            if self._quiet:
+                self._state("quiet", "Meter not answering", 100)
+            else:
+                self._state("ready", "Connected", 100)
+            if self._req:
+                self._resend = True  # the held request goes out again (a counted try)
         elif k == 6:  # closed (EVENT 27/28, or SKTERM refused)
             self._closing = 2 if why else 0
             self._state("closed", "Closed")
@@ -469,7 +436,7 @@ class Session:
             self._alarm = ticks_add(self._heard, _SILENT_MS)
 
     def _on_udp(self, e):
-        if e.lport != _ECHONET_PORT:
+        if e.lport != 0x0E1A:
             return  # PANA
         try:
             f = echonet.parse(e.data)
@@ -480,73 +447,89 @@ class Session:
         if h != self.info["hex"]:
             self.info["hex"] = h
         esv = f.esv
-        if esv == echonet.ESV_INFC and len(self._infc) < 4:
+        if esv == _INFC and len(self._infc) < 4:
             self._infc.append(lazy.call("session.recover", "infc_res", f))
-        if f.seoj == echonet.EOJ_METER:
+        mine = f.seoj == echonet.EOJ_METER
+        if mine:
             tid = f.tid
-            if self._req and tid == self._req_tid and self._from_meter(e):
-                if esv == echonet.ESV_GET_RES or esv == echonet.ESV_GET_SNA:
-                    self._answered(f)
-                    return
             h = self._fetch
-            if h is not None and h.busy and tid == h.tid and self._from_meter(e):
+            slot = 0  # the frame carries the TID in flight: 1 of the reading, 2 of the history step
+            if self._req and tid == self._req_tid:
+                slot = 1
+            elif h is not None and h.busy and tid == h.tid:
+                slot = 2
+            ip = self._ip
+            if slot and ip is not None:  # from the joined meter? (IPv6, any letter case)
+                sender = e.sender  # decoded only for a frame that carries our TID
+                if sender != ip and sender.upper() != ip.upper():
+                    slot = 0
+            if slot == 1 and (esv == _GET_RES or esv == _GET_SNA):
+                kind = self._req
+                self._req = 0
+                self._resend = False
+                self.counters["answers"] += 1
+                self._heard_from()
+                if kind == _INFO:
+                    self._scale = lazy.call("session.recover", "info", f.props)
+                    self._kwh()
+                    return
                 r = self.reading
-                got = h.answer(f, self._now, self._digits, self._coef, self._unit, r and r.cumulative_raw)
+                if r is None:
+                    r = self.reading = Reading()
+                r.t = self._now
+                r.tid = tid  # pyright: ignore[reportAttributeAccessIssue]
+                for epc, edt in f.props:
+                    if not edt:
+                        frame = lazy.call("session.recover", "refused", epc, self._read_epcs, self._hist_epcs)
+                        if frame is not None:
+                            self._read_frame = frame
+                            if 0xE4 not in self._hist_epcs:
+                                self.period_reverse_kwh = None
+                        continue
+                    try:
+                        v = meter.decode(epc, edt)
+                    except ValueError:
+                        self.counters["bad_lines"] += 1
+                        continue
+                    if epc == 0xE7:
+                        r.power_w = v  # pyright: ignore[reportAttributeAccessIssue]
+                    elif epc == 0xE8:
+                        r.current_r_da, r.current_t_da = v  # pyright: ignore[reportAttributeAccessIssue, reportGeneralTypeIssues]
+                    elif epc == 0xE0:
+                        r.cumulative_raw = v  # pyright: ignore[reportAttributeAccessIssue]
+                    elif epc == 0xE3:
+                        r.reverse_raw = v  # pyright: ignore[reportAttributeAccessIssue]
+                self._kwh()
+                return
+            if slot == 2:
+                r = self.reading
+                got = h.answer(f, self._now, self._scale, r and r.cumulative_raw)  # pyright: ignore[reportOptionalMemberAccess]
                 if got is not None:
                     self._heard_from()
-                    if got:
-                        self._got_day(got)
+                    if got:  # (history or None, new baseline or None)
+                        h, base = got
+                        if 0xE4 not in self._hist_epcs:
+                            self.period_reverse_kwh = None
+                        if h is not None:
+                            self.history = h
+                            self.history_seq += 1
+                            if self._days.day == 0:
+                                self.today = h
+                        if base is not None:
+                            self._base = base
+                            self.baseline = (base[0], base[1], base[2])
+                            self._kwh()
                     return
         self.counters["unsolicited"] += 1
-        if f.seoj == echonet.EOJ_METER and (esv == echonet.ESV_INF or esv == echonet.ESV_INFC):
-            r = lazy.call("session.recover", "fixed", f.props, self._coef, self._unit, self._info_ok)
-            if r[0] is not None:  # EA/EB pushed after :00/:30
-                self.fixed_normal = r[0]
-            if r[1] is not None:
-                self.fixed_reverse = r[1]
+        if mine and (esv == _INF or esv == _INFC):  # EA/EB pushed after :00/:30
+            lazy.call("session.recover", "pushed", self, f.props, self._scale)
 
-    def _from_meter(self, e):
-        """True when the datagram's sender is the joined meter (IPv6, any letter case)."""
-        ip = self._ip
-        if ip is None:
-            return True
-        sender = e.sender  # decoded only for a frame that already carries our TID
-        return sender == ip or sender.upper() == ip.upper()
-
-    # ---- state ---------------------------------------------------------------
     def _state(self, state, status, progress=0):
         if status != self.status:
             log.info("%s", status)
         self.state = state
         self.status = status
         self.progress = progress
-
-    def _set_dss(self, dss):
-        self._dss = dss
-        self.info["dialect"] = "bp35c0" if dss else "bp35a1"
-        if self._task is not None:
-            self._task.dss = dss
-        if self._ip is not None:
-            self._header()
-
-    def _header(self):
-        """SKSENDTO header in the tx buffer; the frame goes right after it."""
-        h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if self._dss else "")).encode()
-        self._txmv[: len(h)] = h
-        self._txh = len(h)
-
-    def _hold(self, state, status, ms):
-        """EVENT 29 (re-authentication) or EVENT 32 (transmit limit): nothing is sent until it ends."""
-        self._state(state, status, 100)
-        self._hold_until = ticks_add(self._now, ms)
-
-    def _resume(self):
-        if self._quiet:
-            self._state("quiet", "Meter not answering", 100)
-        else:
-            self._state("ready", "Connected", 100)
-        if self._req:
-            self._resend = True  # the held request goes out again (a counted try)
 
     # ---- the steady state: one table of due actions ------------------------
     def _due(self, now, run):
@@ -571,15 +554,15 @@ class Session:
             return now
         if st != "ready" and st != "quiet":
             return w
-        ready = st == "ready"
         # 1. INFC_Res owed to the meter
         if self._infc:
             if run:
-                self._raw_send(self._infc.pop(0), -1, 0)
+                self._send(self._infc.pop(0), 0)
                 self.counters["infc_res"] += 1
             return now
         # 2. the reading in flight: re-sent after a hold, or its deadline
-        if self._req:
+        req = self._req
+        if req:
             if self._resend:
                 if run:
                     self._resend = False
@@ -606,10 +589,10 @@ class Session:
         t = self._alarm
         if ticks_diff(t, now) <= 0:
             if run:
-                self._act((1, "Meter not answering"))  # no EPONG, or no answer for 30 min
+                self._act((1, "Meter not answering"))
             return now
         w = _sooner(w, t)
-        if self._req:
+        if req:
             return w  # one reading at a time; history and pings wait for its answer
         # 5. the next reading (in the quiet state: the next attempt)
         t = self._next_read
@@ -617,23 +600,30 @@ class Session:
             if run:
                 late = ticks_diff(now, t) >= self._refresh_ms
                 self._next_read = ticks_add(now if late else t, self._refresh_ms)
-                self._request(_READ, self._read_frame)
+                self._req = _READ
+                self._req_tries = 0
+                self._timeout()
             return now
         w = _sooner(w, t)
-        # 6. SKPING while the meter is not answering
+        # 6. SKPING while the meter is not answering: EPONG keeps the session, FAIL ER10 or
+        # silence ends it
         t = self._ping_next
         if t is not None:
             if ticks_diff(t, now) <= 0:
                 if run:
-                    self._ping()
+                    self._ping_next = None
+                    self._alarm = _sooner(self._alarm, ticks_add(now, _PING_MS))
+                    self._command(b"SKPING " + self._ip.encode(), _BY_PING)  # pyright: ignore[reportOptionalMemberAccess]
                 return now
             w = _sooner(w, t)
-        if not ready:
+        if st != "ready":
             return w
         # 7. D3/E1/D7 once per session
-        if not self._info_ok:
+        if self._scale is None:
             if run:
-                self._request(_INFO, echonet.build_get(0, b"\xd3\xe1\xd7"))
+                self._req = _INFO
+                self._req_tries = 0
+                self._timeout()
             return now
         # 8. the next history fetch, one at a time
         if h is None or not h.busy:
@@ -641,11 +631,22 @@ class Session:
                 t = now if h is None else h.next
                 if ticks_diff(t, now) <= 0:
                     if run:
-                        (h or self._new_fetch(now)).start(now)
+                        if h is None:
+                            fetch = lazy.load("session.history").Fetch
+                            h = self._fetch = fetch(
+                                self._days,
+                                self._send,
+                                self._wall,
+                                self._hist_epcs,
+                                self._store,
+                                self.counters,
+                                now,
+                            )
+                        h.start(now)
                     return now
                 w = _sooner(w, t)
             elif h is not None:
-                self._end_fetch()  # no day waits: the fetcher goes, and its bytecode
+                self._drop()  # no day waits: the fetcher goes, and its bytecode
             # 9. today's history, at most every 30 min
             if self._today_wanted and self._today_t is None:
                 if run:
@@ -656,79 +657,35 @@ class Session:
             # 10. the billing period's baseline, checked every minute
             t = self._base_next
             if ticks_diff(t, now) <= 0:
-                if run:
+                if run:  # once a JST day (and when the period starts): is the baseline held?
                     self._base_next = ticks_add(now, _CHECK_MS)
-                    self._check_period(now)
+                    d = self._days
+                    w = self._wall and self._wall()
+                    rd = self._reading_day
+                    if w is not None and rd is not None and (w + _JST) // 86400 != d.checked and w >= d.retry:
+                        r = lazy.call("session.history", "period", d, self._base, w, rd)
+                        if r == ():
+                            if self.baseline is not None:  # a new period: old figures no longer apply
+                                self.baseline = self.period_kwh = self.period_reverse_kwh = None
+                        elif r is not None and self.baseline is None:
+                            self.baseline = r
+                            self._kwh()
                 return now
             w = _sooner(w, t)
         return w
 
-    def _request(self, kind, frame):
-        self._req = kind
-        self._req_frame = frame
-        self._req_tries = 0
-        self._transmit()
-
-    def _transmit(self):
-        """SKSENDTO the reading slot's frame with a fresh TID (one write, preallocated buffer)."""
-        tid = self._req_tid = self._tid = self._tid % 0xFFFF + 1
-        self._req_tries += 1
-        self._req_until = ticks_add(self._now, _ANSWER_MS)
-        self.counters["requests"] += 1
-        self._raw_send(self._req_frame, tid, _BY_READ)
-
-    def _raw_send(self, frame, tid, by):
-        tx = self._txmv
-        h = self._txh
-        n = len(frame)
-        if h + n > 256:
-            return  # an INFC_Res for 90+ EPCs: no meter sends such an INFC
-        tx[h : h + n] = frame
-        if tid >= 0:
-            tx[h + 2] = tid >> 8
-            tx[h + 3] = tid & 0xFF
-        for k in range(4):  # datalen: 4 hex digits before the space
-            tx[h - 2 - k] = b"0123456789ABCDEF"[(n >> (4 * k)) & 15]
-        x = self._text
-        x.line = self._txmv
-        x.n = h + n
-        x.head = h
-        log.debug(x)
-        self._by = by
-        self._cmd_until = ticks_add(self._now, _CMD_MS)
-        self._uart.write(self._txmv[: h + n])
-
-    def _command(self, text, by, ms=_CMD_MS):
-        """One SK command line in the steady state (SKPING, SKTERM)."""
-        log.debug("> %s", text.decode())
-        self._by = by
-        self._cmd_until = ticks_add(self._now, ms)
-        self._uart.write(text + b"\r\n")
-
-    def _ping(self):
-        """SKPING the meter: EPONG keeps the session, FAIL ER10 or silence ends it."""
-        self._ping_next = None
-        self._alarm = _sooner(self._alarm, ticks_add(self._now, _PING_MS))
-        self._command(b"SKPING " + self._ip.encode(), _BY_PING)  # pyright: ignore[reportOptionalMemberAccess]
-
-    def _send_failed(self):
-        """EVENT 21 param 01 or FAIL: the frame did not leave; retry soon (the send was a try)."""
-        by = self._by
-        soon = ticks_add(self._now, _SEND_FAIL_MS)
-        if by == _BY_READ and self._req:
-            self.counters["send_failures"] += 1
-            if ticks_diff(self._req_until, soon) > 0:
-                self._req_until = soon
-        elif by == _BY_HIST and self._fetch is not None and self._fetch.busy:
-            self.counters["send_failures"] += 1
-            if ticks_diff(self._fetch.until, soon) > 0:
-                self._fetch.until = soon
-
     def _timeout(self):
-        """The reading got no answer (deadline, or its send was held): send again, or slow down."""
+        """Send the reading slot's request (again: after its deadline, or a hold), or slow down
+        once its tries are spent."""
         if self._req_tries < (_TRIES if self.state == "ready" else 1):
-            self.counters["retries"] += 1
-            self._transmit()
+            if self._req_tries:
+                self.counters["retries"] += 1
+            self._req_tries += 1
+            self._req_until = ticks_add(self._now, _ANSWER_MS)
+            f = self._read_frame
+            if self._req == _INFO:  # Get D3 E1 D7, a constant
+                f = b"\x10\x81\0\0\x05\xff\x01\x02\x88\x01\x62\x03\xd3\0\xe1\0\xd7\0"
+            self._req_tid = self._send(f, _BY_READ)
             return
         self._req = 0
         q = self._quiet = self._quiet + 1
@@ -740,10 +697,59 @@ class Session:
             self.error = "Meter not answering"
             self._ping_next = self._now
 
+    def _send(self, frame, by=_BY_HIST):
+        """SKSENDTO frame in one write from the tx buffer (header, then the frame). by: the slot
+        (_BY_READ, _BY_HIST: a fresh TID, counted as a request; 0: an INFC_Res, its own TID).
+        The TID; -1 when it was not sent (a frame too long for the buffer)."""
+        tx = self._txmv
+        h = self._txh
+        n = len(frame)
+        if h + n > _TX:
+            return -1  # an INFC_Res for 25+ EPCs: meters push EA/EB (1-2 EPCs)
+        tx[h : h + n] = frame
+        tid = -1
+        if by:
+            tid = self._tid = self._tid % 0xFFFF + 1
+            self.counters["requests"] += 1
+            tx[h + 2] = tid >> 8
+            tx[h + 3] = tid & 0xFF
+        for k in range(4):  # datalen: 4 hex digits before the space
+            tx[h - 2 - k] = b"0123456789ABCDEF"[(n >> (4 * k)) & 15]
+        x = self._text
+        x.line = tx
+        x.n = h + n
+        x.head = h
+        log.debug(x)
+        self._by = by
+        self._cmd_until = ticks_add(self._now, _CMD_MS)
+        self._uart.write(tx[: h + n])
+        return tid
+
+    def _command(self, text, by, ms=_CMD_MS):
+        """One SK command line in the steady state (SKPING, SKTERM)."""
+        log.debug("> %s", text.decode())
+        self._by = by
+        self._cmd_until = ticks_add(self._now, ms)
+        self._uart.write(text + b"\r\n")
+
+    def _send_failed(self):
+        """EVENT 21 param 01 or FAIL: the frame did not leave; retry soon (the send was a try)."""
+        by = self._by
+        soon = ticks_add(self._now, _SEND_FAIL_MS)
+        h = self._fetch
+        if by == _BY_READ and self._req:
+            self.counters["send_failures"] += 1
+            if ticks_diff(self._req_until, soon) > 0:
+                self._req_until = soon
+        elif by == _BY_HIST and h is not None and h.busy:
+            self.counters["send_failures"] += 1
+            if ticks_diff(h.until, soon) > 0:
+                h.until = soon
+
     def _heard_from(self):
         """The meter answered: the session is alive."""
-        self._heard = self._now
-        self._alarm = ticks_add(self._now, _SILENT_MS)
+        now = self._heard = self._now
+        self._alarm = ticks_add(now, _SILENT_MS)
         self._lost = 0
         if self._quiet:
             self._quiet = 0
@@ -752,117 +758,19 @@ class Session:
                 self._state("ready", "Connected", 100)
                 self.error = None
 
-    def _answered(self, f):
-        kind = self._req
-        self._req = 0
-        self._resend = False
-        self.counters["answers"] += 1
-        self._heard_from()
-        if kind == _READ:
-            self._on_read(f)
-        else:
-            r = lazy.call("session.recover", "info", f.props)
-            self._info_ok = True
-            self._coef, self._unit, self._digits = r
-            self._kwh()
-
-    def _on_read(self, f):
-        r = self.reading
-        if r is None:
-            r = self.reading = Reading()
-        r.t = self._now
-        r.tid = f.tid
-        for epc, edt in f.props:
-            if not edt:
-                frame = lazy.call("session.recover", "refused", epc, self._read_epcs, self._hist_epcs)
-                if frame is not None:
-                    self._read_frame = frame
-                    if 0xE4 not in self._hist_epcs:
-                        self.period_reverse_kwh = None
-                continue
-            try:
-                v = meter.decode(epc, edt)
-            except ValueError:
-                self.counters["bad_lines"] += 1
-                continue
-            if epc == 0xE7:
-                r.power_w = v  # pyright: ignore[reportAttributeAccessIssue]
-            elif epc == 0xE8:
-                r.current_r_da, r.current_t_da = v  # pyright: ignore[reportAttributeAccessIssue, reportGeneralTypeIssues]
-            elif epc == 0xE0:
-                r.cumulative_raw = v  # pyright: ignore[reportAttributeAccessIssue]
-            elif epc == 0xE3:
-                r.reverse_raw = v  # pyright: ignore[reportAttributeAccessIssue]
-        self._kwh()
-
     def _kwh(self):
         r = self.reading
-        if r is None or not self._info_ok:
+        s = self._scale
+        if r is None or s is None:
             return
-        coef = self._coef
-        unit = self._unit
+        coef, unit, digits = s
         r.cumulative_kwh = meter.to_kwh(r.cumulative_raw, coef, unit)
         r.reverse_kwh = meter.to_kwh(r.reverse_raw, coef, unit)
         b = self._base
         if b is not None and self.baseline is not None:
-            self.period_kwh = meter.delta_kwh(r.cumulative_raw, b[3], self._digits, coef, unit)
+            self.period_kwh = meter.delta_kwh(r.cumulative_raw, b[3], digits, coef, unit)
             if 0xE4 in self._hist_epcs:
-                self.period_reverse_kwh = meter.delta_kwh(r.reverse_raw, b[4], self._digits, coef, unit)
-
-    # ---- history: SetC E5 = day, then Get E2 (lib/session/history.py) ------
-    def _w(self):
-        """Unix s of the wall clock, None without one."""
-        return None if self._wall is None else self._wall()
-
-    def _send_h(self, frame):
-        """SKSENDTO for the history fetcher; the TID it carries."""
-        tid = self._tid = self._tid % 0xFFFF + 1
-        self.counters["requests"] += 1
-        self._raw_send(frame, tid, _BY_HIST)
-        return tid
-
-    def _new_fetch(self, now):
-        h = self._fetch = lazy.load("session.history").Fetch(
-            self._days, self._send_h, self._w, self._hist_epcs, self._store, self.counters, now
-        )
-        return h
-
-    def _end_fetch(self):
-        self._fetch = None
-        lazy.drop("session.history")
-
-    def _got_day(self, got):
-        """A history answer: (history or None, new baseline or None)."""
-        h, base = got
-        if 0xE4 not in self._hist_epcs:
-            self.period_reverse_kwh = None
-        if h is not None:
-            self.history = h
-            self.history_seq += 1
-            if self._days.day == 0:
-                self.today = h
-        if base is not None:
-            self._base = base
-            self.baseline = (base[0], base[1], base[2])
-            self._kwh()
-
-    def _check_period(self, now):
-        """Once a JST day (and when the period starts): is the baseline held, or to be fetched?"""
-        d = self._days
-        w = self._w()
-        if w is None or self._reading_day is None or not self._info_ok:
-            return
-        if (w + _JST) // 86400 == d.checked or w < d.retry:
-            return
-        r = lazy.call("session.history", "period", d, self._base, w, self._reading_day)
-        if r == ():
-            if self.baseline is not None:
-                self.baseline = None  # a new period: old figures no longer apply
-                self.period_kwh = None
-                self.period_reverse_kwh = None
-        elif r is not None and self.baseline is None:
-            self.baseline = r
-            self._kwh()
+                self.period_reverse_kwh = meter.delta_kwh(r.reverse_raw, b[4], digits, coef, unit)
 
 
 def _sooner(a, b):

@@ -11,21 +11,34 @@ time (UTC+9) whatever the user's offset.
 """
 
 import billing
+import lazy
 import log
 import meter
-from meter import echonet
 from ticks import ticks_add
 
-_JST = 32400
-_SETDAY = 1  # the step in flight
-_GET = 2
-_SET_MS = 5000  # SetC answer
-_GET_MS = 15000  # an E2/E4 answer (194+ bytes)
-_TRIES = 2  # sends per step before the fetch counts as failed
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_JST = const(32400)
+_SETDAY = const(1)  # the step in flight
+_GET = const(2)
+_SET_MS = const(5000)  # SetC answer
+_GET_MS = const(15000)  # an E2/E4 answer (194+ bytes)
+_TRIES = const(2)  # sends per step before the fetch counts as failed
+_SETC_SNA = const(0x51)  # ESVs
+_GET_SNA = const(0x52)
+_SET_RES = const(0x71)
+_GET_RES = const(0x72)
 
 
 class Fetch:
-    """The history slot. d: the session's _Days; send(frame) -> TID; wall() -> Unix s or None;
+    """The history slot. d: the session's _Days; send(frame) -> TID; wall() -> Unix s or None
+    (wall None: no wall clock);
     hist_epcs: [0xE2(, 0xE4)] for the baseline (a refused E4 is taken out); store: the baseline;
     counters: the session's (retries); now: ticks ms. busy: the step in flight (0: none) with
     its tid and until (ticks ms; the session moves it after a failed send); next: when the
@@ -46,11 +59,13 @@ class Fetch:
 
     def start(self, now):
         """Start the fetch for the first day waiting (later, around the meter's midnight)."""
-        w = self._wall()
-        if plan(self.d, w, self._hist_epcs):
+        if plan(self.d, self._w(), self._hist_epcs):
             self._step(_SETDAY, self.d.setc, now)
         else:
             self.next = ticks_add(now, 60000)
+
+    def _w(self):
+        return self._wall and self._wall()
 
     def _step(self, step, frame, now):
         self.busy = step
@@ -72,26 +87,28 @@ class Fetch:
 
     def _failed(self, refused, now):
         self.busy = 0
-        self.next = ticks_add(now, failed(self.d, refused, self._wall()))
+        self.next = ticks_add(now, failed(self.d, refused, self._w()))
 
-    def answer(self, f, now, digits, coef, unit, latest):
+    def answer(self, f, now, scale, latest):
         """The meter's frame f carrying our TID: None when its ESV is not an answer to the step,
-        0 when nothing is to be shown, else (history or None, new baseline or None)."""
+        0 when nothing is to be shown, else (history or None, new baseline or None).
+        scale: (coefficient, kWh per unit, digits) of D3/E1/D7; latest: the latest E0."""
         esv = f.esv
         if self.busy == _SETDAY:
-            if esv == echonet.ESV_SET_RES:
+            if esv == _SET_RES:
                 self._step(_GET, self.d.get, now)
                 return 0
-            if esv == echonet.ESV_SETC_SNA:
+            if esv == _SETC_SNA:
                 self._failed(True, now)
                 return 0
             return None
-        if esv != echonet.ESV_GET_RES and esv != echonet.ESV_GET_SNA:
+        if esv != _GET_RES and esv != _GET_SNA:
             return None
         self.busy = 0
-        got = answer(self.d, f.props, self._wall(), digits, coef, unit, latest, self._hist_epcs, self._store)
+        coef, unit, digits = scale
+        got = answer(self.d, f.props, self._w(), digits, coef, unit, latest, self._hist_epcs, self._store)
         if got is None:
-            self.next = ticks_add(now, failed(self.d, False, self._wall()))
+            self.next = ticks_add(now, failed(self.d, False, self._w()))
             return 0
         return got
 
@@ -123,8 +140,8 @@ def plan(d, w, hist_epcs):
         k -= 1  # first the next day: the 23:30 half hour needs its 00:00 value
     d.day = k
     d.jday = None if today is None else today - k
-    d.setc = echonet.build_setc(0, [(0xE5, bytes((k,)))])
-    d.get = echonet.build_get(0, hist_epcs if e == d.base else b"\xe2")
+    d.setc = lazy.call("meter.frames", "build", 0, 0x61, [(0xE5, bytes((k,)))])  # SetC
+    d.get = lazy.call("meter.frames", "build_get", 0, hist_epcs if e == d.base else b"\xe2")
     return True
 
 

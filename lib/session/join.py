@@ -15,10 +15,7 @@ Credentials go to the module only: never logged, never in an exception.
 """
 
 import log
-from link import (
-    sk,
-    sk_scan,  # noqa: F401  (kept loaded while this runs: the scan's EPANDESC lines parse without reloading)
-)
+from link import sk_scan  # noqa: F401  (kept loaded while this runs: EPANDESC lines parse without reloading)
 from ticks import ticks_add, ticks_diff
 
 try:
@@ -32,6 +29,14 @@ except ImportError:
 _CMD_MS = const(3000)  # OK/FAIL of an SK command
 _TERM_MS = const(10000)  # SKTERM -> EVENT 27/28
 _JOIN_MS = const(40000)  # SKJOIN -> EVENT 25/24
+
+_OK = const(0)  # the kinds of link.sk.parse_line
+_FAIL = const(1)
+_EVER = const(2)
+_EPANDESC = const(6)
+_FIELD = const(7)
+_ECHO = const(10)
+_UNKNOWN = const(11)
 
 _JOINED = const(0)  # what a join attempt came to
 _BUSY = const(1)  # FAIL ER10: the module still holds a session
@@ -67,11 +72,11 @@ def backoff(n):
 
 
 def _ok(r):
-    return r is not None and r[0] == sk.OK
+    return r is not None and r[0] == _OK
 
 
 class Connect:
-    """The join task. job: (uart, store, counters, info, rbid, password, scan durations): the
+    """The join task. job: (uart, store, counters, info, rbid, password): the
     module's UART, the store (pan, dialect), the session's dicts and the credentials.
 
     setup: set the module up first (else SKTERM only); rescan: ignore the cached PAN; lost:
@@ -84,7 +89,7 @@ class Connect:
     """
 
     def __init__(self, job, dss, setup, rescan, lost, known, echo_off, now):
-        self._uart, self._store, self._counters, self._info, self._rbid, self._pwd, self._durations = job
+        self._uart, self._store, self._counters, self._info, self._rbid, self._pwd = job
         self._known = known
         self._now = self.wake = now
         self.dss = dss
@@ -122,19 +127,19 @@ class Connect:
     def line(self, t):
         """Any other parsed line (sk.parse_line's tuple)."""
         kind = t[0]
-        if kind == sk.OK or kind == sk.FAIL:
+        if kind == _OK or kind == _FAIL:
             self.reply = t
-        elif kind == sk.EVER:
+        elif kind == _EVER:
             self._info["version"] = t[1]
-        elif kind == sk.EPANDESC:
+        elif kind == _EPANDESC:
             if self._pans is not None:
                 self._pans.append({})
-        elif kind == sk.FIELD:
+        elif kind == _FIELD:
             if self._pans:
                 self._pans[-1][t[1]] = t[2]
-        elif kind == sk.ECHO:
+        elif kind == _ECHO:
             self.echo_off = False  # echo during set-up: this module ignores SFE 0
-        elif kind == sk.UNKNOWN:
+        elif kind == _UNKNOWN:
             self._counters["bad_lines"] += 1
 
     # ---- the task --------------------------------------------------------
@@ -283,12 +288,11 @@ class Connect:
     def _scan(self):
         """Active scans with growing duration; the PAN dict or None."""
         self._counters["scans"] += 1
-        durations = self._durations
-        n = len(durations)
+        n = 4  # durations 4, 5, 6, 7
         i = 0
         flipped = False
         while i < n:
-            d = durations[i]
+            d = 4 + i
             self._show("scan", "Scanning (%d/%d)" % (i + 1, n), i * 100 // n)
             self._pans = []
             self._scanned = False
@@ -296,7 +300,7 @@ class Connect:
             if self.dss:
                 text += " 0"
             r = yield from self._cmd(text.encode())
-            if r is not None and r[0] == sk.FAIL and r[1] == "ER05" and not flipped:
+            if r is not None and r[0] == _FAIL and r[1] == "ER05" and not flipped:
                 flipped = True  # the other dialect's argument count
                 log.info("SKSCAN refused: trying the %s syntax", "BP35A1" if self.dss else "BP35C0")
                 self.dss = not self.dss

@@ -9,10 +9,10 @@ steady request/answer cycle never loads it. Nothing here keeps state.
 
 import binascii
 
+import lazy
 import log
 import meter
 from link import sk
-from meter import echonet
 
 
 def info(props):
@@ -46,20 +46,23 @@ def refused(epc, read_epcs, hist_epcs):
     log.info("meter refuses EPC %02X: no longer asked", epc)
     if epc == 0xE3 and 0xE4 in hist_epcs:
         hist_epcs.remove(0xE4)
-    return echonet.build_get(0, read_epcs)
+    return lazy.call("meter.frames", "build_get", 0, read_epcs)
 
 
-def fixed(props, coef, unit, known):
-    """(EA, EB) of a push: each ((Y, M, D, h, m, s), kWh or None until known) or None."""
-    out = [None, None]  # type: list
+def pushed(s, props, scale):
+    """EA/EB pushed after :00/:30 (INF/INFC): session s's fixed_normal / fixed_reverse become
+    ((Y, M, D, h, m, s), kWh or None until scale, D3/E1/D7, is known)."""
     for epc, edt in props:
         if (epc == 0xEA or epc == 0xEB) and edt:
             try:
                 when, raw = meter.decode(epc, edt)  # pyright: ignore[reportGeneralTypeIssues]
             except ValueError:
                 continue
-            out[epc - 0xEA] = (when, meter.to_kwh(raw, coef, unit) if known else None)
-    return out
+            v = (when, meter.to_kwh(raw, scale[0], scale[1]) if scale else None)
+            if epc == 0xEA:
+                s.fixed_normal = v
+            else:
+                s.fixed_reverse = v
 
 
 def event(num, state, closing):
@@ -112,7 +115,7 @@ def failed(ping, code, state):
 
 def infc_res(f):
     """The INFC_Res owed for an INFC frame f: its EPCs echoed."""
-    return echonet.build_infc_res(f.tid, f.seoj, [p[0] for p in f.props])
+    return lazy.call("meter.frames", "build_get", f.tid, [p[0] for p in f.props], f.seoj, 0x7A)
 
 
 def close(s, deadline_ms, idle):

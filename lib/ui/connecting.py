@@ -4,7 +4,15 @@ from ui import draw as d
 from ui.draw import AMBER, GREEN, GREY, NAVY, RED, WHITE, text
 from ui.view import STEPS
 
-_NAMES = ("Wi-Fi", "Time", "Scan", "Join", "Read")  # for view.STEPS
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:
+
+    def const(x):
+        return x
+
+
+_NAMES = const(("Wi-Fi", "Time", "Scan", "Join", "Read"))  # for view.STEPS
 
 
 def fill(v, app, now):
@@ -49,4 +57,8 @@ def draw(fb, v):
         d.right(fb, small, "%d%%" % pct, w, y, WHITE)
         y += line + line // 2
     if v.reason:
-        d.lines(fb, small, d.wrap(v.reason, w // small.widths[0]), y, AMBER)
+        for row in d.wrap(v.reason, w // small.widths[0]):  # while the rows fit
+            if y + line > d.H:
+                break
+            text(fb, small, row, 0, y, AMBER)
+            y += line

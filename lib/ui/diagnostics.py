@@ -13,7 +13,8 @@ def fill(v, app, now):
     v.lqi = info.get("lqi")
     v.version = info.get("version")
     v.uptime_s = app.uptime_s
-    v.free_heap = app.free_heap()
+    f = app.mem_free
+    v.free_heap = None if f is None else f()
     amb = app.amb
     if amb is None:
         v.amb_ok = v.amb_failed = v.amb_buffered = 0
@@ -27,6 +28,9 @@ def fill(v, app, now):
     v.error = s.error or app.last_error or (amb.last_error if amb is not None else None)
 
 
+_rows = [None, None, None]  # type: list  # the strings of the redraw being drawn: uptime, lines, error lines
+
+
 def _hex(x, fmt):
     """'--' for None, fmt % x for an int, else str(x)."""
     if x is None:
@@ -36,34 +40,46 @@ def _hex(x, fmt):
 
 def _bill(f):
     """A row of words for tariff.estimate()'s flags: a month priced with an earlier month's figure
-    (old) or with none (none); no row when every month had its own."""
+    (old) or with none (n/a); no row when every month had its own."""
     s = "Bill:"
-    for bit, word in ((1, " fuel old"), (4, " fuel none"), (2, " levy old"), (8, " levy none")):
-        if f & bit:
-            s += word
+    for i in range(4):  # bits 1 2 4 8: fuel old, levy old, fuel n/a, levy n/a (one qstr, not four)
+        if f >> i & 1:
+            s += " fuel old levy old fuel n/a levy n/a"[i * 9 : i * 9 + 9]
     return (s,) if f else ()
 
 
+def _lines(fb, rows, y, c):
+    """Draw rows of small text from y down while they fit; returns the next y."""
+    small = d.S
+    for row in rows:
+        if y + small.height > d.H:
+            break
+        text(fb, small, row, 0, y, c)
+        y += small.height
+    return y
+
+
 def draw(fb, v):
-    """Draw the diagnostics screen of v into fb (cleared; draw.setup done)."""
+    """Draw the diagnostics screen of v into fb (cleared; draw.setup done). Its strings are made
+    in the first band of a redraw (lib/ui/screens.py), not in every band."""
     small = d.S
     w = d.W
-    text(fb, small, "Diagnostics", 0, 0, WHITE)
-    if v.uptime_s is not None:
-        d.right(fb, small, "up " + d.duration_text(v.uptime_s), w, 0, GREY)
-    y = d.lines(
-        fb,
-        small,
-        (
+    rows = _rows
+    if d.Y0 == 0:
+        rows[0] = None if v.uptime_s is None else "up " + d.duration_text(v.uptime_s)
+        rows[1] = (
             "Ch %s  PAN %s  LQI %s" % (_hex(v.channel, "%02X"), _hex(v.pan_id, "%04X"), _hex(v.lqi, "%d")),
             "Module %s" % _hex(v.version, ""),
             "Free heap " + ("--" if v.free_heap is None else d.group(v.free_heap) + " B"),
             "Ambient sent %d" % v.amb_ok,
             "failed %d backlog %d" % (v.amb_failed, v.amb_buffered),
-        )
-        + _bill(v.bill_flags),
-        small.height,
-        GREY,
-    )
-    if v.error:
-        d.lines(fb, small, d.wrap("Error: " + v.error, w // small.widths[0]), y, RED)
+        ) + _bill(v.bill_flags)
+        rows[2] = d.wrap("Error: " + v.error, w // small.widths[0]) if v.error else None
+    text(fb, small, "Diagnostics", 0, 0, WHITE)
+    if rows[0] is not None:
+        d.right(fb, small, rows[0], w, 0, GREY)
+    y = _lines(fb, rows[1], small.height, GREY)
+    if rows[2] is not None:
+        _lines(fb, rows[2], y, RED)
+    if d.Y1 >= d.H:
+        rows[0] = rows[1] = rows[2] = None  # the strings go with the last band

@@ -59,7 +59,8 @@ BOXES = None  # a list: every text and bar drawn is appended as (x, y, w, h, wha
 # The layout, set by setup(): panel size and fonts (S small text, P power digits, N numbers).
 W = H = 0
 S = P = N = None
-PATH = __file__[: max(__file__.rfind("/"), __file__.rfind("\\")) + 1] + "fonts.bin"  # next to this module
+# The panel rows being drawn, [Y0, Y1): all of them, or a band (lib/ui/screens.py draw()).
+Y0 = Y1 = 0
 _file = None
 _buf = bytearray(0)  # the glyph being drawn: MONO_VLSB, its own width as stride
 _spec = [_buf, 0, 0, framebuf.MONO_VLSB, 0]  # blit source: (buffer, width, height, format, stride)
@@ -68,6 +69,8 @@ _pal = framebuf.FrameBuffer(bytearray(1), 2, 1, framebuf.GS4_HMSB)  # 0 -> key (
 
 class Font:
     """One font of fonts.bin: height, baseline and first inked row (px), chars, widths (px)."""
+
+    mv: memoryview  # a view of the glyph buffer, rec bytes: set by setup()
 
     def __init__(self, f, name):
         f.seek(4)
@@ -86,14 +89,14 @@ class Font:
         self.widths = f.read(h[4])
         self.data = at + 8 + h[6] + h[4]  # file offset of glyph 0
         self.rec = h[5] * ((h[0] + 7) >> 3)  # bytes per glyph record
-        self.mv = memoryview(b"")  # a view of the glyph buffer, rec bytes: set by setup()
 
 
 def setup(w, h):
     """Open fonts.bin and load the fonts of the layout for a w x h panel."""
-    global W, H, S, P, N, _file, _buf
-    if _file is None:
-        _file = open(PATH, "rb")
+    global W, H, S, P, N, Y0, Y1, _file, _buf
+    if _file is None:  # fonts.bin next to this module
+        f = __file__
+        _file = open(f[: max(f.rfind("/"), f.rfind("\\")) + 1] + "fonts.bin", "rb")
     if w >= 240 and h >= 120:
         names = (b"7x13b", b"p50", b"n30")
     else:
@@ -105,6 +108,12 @@ def setup(w, h):
     for font in (S, P, N):
         font.mv = memoryview(_buf)[: font.rec]
     W, H = w, h
+    Y0, Y1 = 0, h
+
+
+def shows(y, h):
+    """True when rows [y, y + h) meet the rows being drawn (a screen may skip what does not)."""
+    return y < Y1 and y + h > Y0
 
 
 def width(font, s):
@@ -137,6 +146,7 @@ def text(fb, font, s, x, y, c, maxw=0):
     mv = font.mv
     x0 = x
     clipped = False
+    seen = y < Y1 and y + font.height > Y0  # else only the end x is wanted: no glyph read
     for ch in s:
         i = chars.find(ch)
         if i < 0:
@@ -145,7 +155,7 @@ def text(fb, font, s, x, y, c, maxw=0):
         if x + w > limit:
             clipped = True
             break
-        if i:  # glyph 0 is the space: nothing to draw
+        if i and seen:  # glyph 0 is the space: nothing to draw
             f.seek(data + i * rec)
             f.readinto(mv)
             spec[1] = spec[4] = w
@@ -174,28 +184,15 @@ def bar(fb, x, y, w, h, c, what="bar"):
         BOXES.append((x, y, w, h, what, False))
 
 
-def lines(fb, font, rows, y, c):
-    """Draw rows of text from y down while they fit; returns the next y."""
-    for row in rows:
-        if y + font.height > H:
-            break
-        text(fb, font, row, 0, y, c)
-        y += font.height
-    return y
-
-
 # -- numbers (integer arithmetic: the same digits on the device and the host) --
 
 
 def group(n):
     """1234567 -> '1,234,567'."""
-    s = "%d" % (-n if n < 0 else n)
-    out = s[-3:]
-    s = s[:-3]
-    while s:
-        out = s[-3:] + "," + out
-        s = s[:-3]
-    return "-" + out if n < 0 else out
+    if -1000 < n < 1000:
+        return "%d" % n
+    a = -n if n < 0 else n
+    return group(n // 1000 if n > 0 else -(a // 1000)) + ",%03d" % (a % 1000)
 
 
 def power_text(w):

@@ -8,7 +8,12 @@ is imported: module() drops the screen shown before (lib/lazy.py), so the
 device's heap holds the bytecode of one screen at a time.
 
 fb must carry its size as fb.width and fb.height (the drivers and
-host/canvas.py do): 160x80 uses the small layout, 240x135 the large one.
+host/canvas.py do): 160x80 uses the small layout, 240x135 the large one. A
+panel whose frame buffer holds a band of it (firmware/st77xx.py: fb.buffer_rows <
+fb.height) is drawn band by band: draw() sets fb.top, draws the screen, sends
+the band with fb.show() and goes on; the last band is left to the caller's
+show(), as is a whole frame. A screen's draw may skip what lies outside the
+band being drawn (lib/ui/draw.py shows()); text() blits only there.
 """
 
 import lazy
@@ -34,8 +39,22 @@ def module(name):
 
 
 def draw(fb, view, name="main"):
-    """Draw screen name of view into fb."""
-    if fb.width != _draw.W or fb.height != _draw.H:
-        _draw.setup(fb.width, fb.height)
-    fb.fill(0)
-    module(name).draw(fb, view)
+    """Draw screen name of view into fb; the caller's show() sends it (or its last band)."""
+    h = fb.height
+    if fb.width != _draw.W or h != _draw.H:
+        _draw.setup(fb.width, h)
+    m = module(name)
+    rows = getattr(fb, "buffer_rows", h)
+    top = 0
+    while True:
+        fb.top = top  # (a whole frame: 0)
+        _draw.Y0 = top
+        top += rows
+        _draw.Y1 = top
+        fb.fill(0)
+        m.draw(fb, view)
+        if top >= h:
+            _draw.Y0 = 0  # a screen drawn without draw() (tests) draws everything
+            _draw.Y1 = h
+            return
+        fb.show()
