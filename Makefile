@@ -14,7 +14,7 @@ CONFIG  ?= SmartMeter.json
 SERIAL  ?=
 SIM_ARGS ?=
 
-.PHONY: all venv mpwasm test test-host test-mp test-mp32 test-count mpy-check lint typecheck decode bench bench-mp sim run screenshots deploy selftest clean
+.PHONY: all venv mpwasm test test-host test-mp test-mp32 test-count mpy-check lint typecheck decode bench bench-driver bench-mp sim run screenshots deploy selftest clean
 
 all: test
 
@@ -73,10 +73,12 @@ decode: $(VPY)
 ## hours with faults in the device-shaped MicroPython with the M5StickC's 111,936-byte heap, ending with
 ## the BENCH line (fails when live heap > 72 KB, a MemoryError, a failed 8 KB allocation, a refresh
 ## cycle of 4 KB or more, or a lost Ambient record)
-bench: $(VPY) $(MPWASM)
+bench: bench-driver bench-mp
+
+## bench-driver: the session driver against the simulator (its targets) and the heap per module (a breakdown)
+bench-driver: $(VPY) $(MPWASM)
 	$(VPY) tools/bench.py
 	$(VPY) tools/heap_report.py
-	$(VPY) tools/device_day/day.py --hours 24 --vm "$(MP32)"
 
 ## bench-mp: only the device day of make bench (24 simulated hours in the 111,936-byte heap)
 bench-mp: $(VPY)

@@ -50,7 +50,10 @@ MPJS = os.path.join(
     "micropython.mjs",
 )
 
-# (module, folder) in dependency order; the 160x80 fonts (M5StickC)
+# (module, folder) in dependency order: every module of lib/ and the device's modules of
+# firmware/ (mqtt is resident when the config has "mqtt"; not measured: boot.py and main.py,
+# selftest.py (its own boot), mqtt_umqtt.py (needs the firmware's frozen umqtt) and the
+# tariff plug-in example)
 MODULES = (
     ("ticks", "lib"),
     ("log", "lib"),
@@ -72,6 +75,7 @@ MODULES = (
     ("ui.main", "lib"),
     ("session", "lib"),
     ("app.loop", "lib"),
+    ("mqtt", "lib"),
     ("st77xx", "firmware"),
     ("buttons", "firmware"),
     ("axp192", "firmware"),
@@ -91,8 +95,14 @@ MODULES = (
     ("ui.diagnostics", "lib"),
     ("ui.config_error", "lib"),
     ("ambient.repair", "lib"),
+    ("billing.holidays", "lib"),
     ("billing.usage", "lib"),
+    ("billing.parse", "lib"),
     ("app.bill", "lib"),
+    ("mqtt.settings", "lib"),
+    ("mqtt.discovery", "lib"),
+    ("watchdog", "firmware"),
+    ("startup", "firmware"),
 )
 # imported for a call or a phase, then dropped (lib/lazy.py drop(); board: after setup())
 DROPPED = (
@@ -109,8 +119,14 @@ DROPPED = (
     "ui.diagnostics",
     "ui.config_error",
     "ambient.repair",
+    "billing.holidays",
     "billing.usage",
+    "billing.parse",
     "app.bill",
+    "mqtt.settings",
+    "mqtt.discovery",
+    "watchdog",
+    "startup",
 )
 
 

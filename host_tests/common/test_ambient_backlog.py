@@ -7,28 +7,12 @@ oldest records. Records are read back the way the app reads them: Backlog.peek_b
 import json
 import os
 
+import testkit
 from ambient import backlog, record
 from ambient.backlog import Backlog
 
 KEY = "0123456789abcdef"
 HEAD = record.array_head(KEY)
-
-
-def _tmpdir():
-    try:
-        import tempfile
-
-        return tempfile.mkdtemp()
-    except ImportError:  # MicroPython: the wasm VM's file system has /tmp
-        d = "/tmp/amb_%d" % len(os.listdir("/tmp"))
-        os.mkdir(d)
-        return d
-
-
-def _rmtree(d):
-    for name in os.listdir(d):
-        os.remove(d + "/" + name)
-    os.rmdir(d)
 
 
 def _exists(path):
@@ -47,11 +31,11 @@ class _Dir:
     """A scratch folder: `with _Dir() as d: ... d + "/name"`."""
 
     def __enter__(self):
-        self.d = _tmpdir()
+        self.d = testkit.tmpdir()
         return self.d
 
     def __exit__(self, *exc):
-        _rmtree(self.d)
+        testkit.rmtree(self.d)
 
 
 def _rec(i):

@@ -10,6 +10,7 @@ import os
 
 import log
 import store
+import testkit
 from ambient.forwarder import Forwarder
 from clock import VirtualClock
 
@@ -18,29 +19,12 @@ WALL = 1764723600  # 2025-12-03 01:00 UTC
 AMB = {"write_key": KEY, "url": "http://amb.test", "channel_id": "1", "interval": 30}
 
 
-def _tmpdir():
-    try:
-        import tempfile
-
-        return tempfile.mkdtemp()
-    except ImportError:  # MicroPython: the wasm VM's file system has /tmp
-        d = "/tmp/fwd_%d" % len(os.listdir("/tmp"))
-        os.mkdir(d)
-        return d
-
-
-def _rmtree(d):
-    for name in os.listdir(d):
-        os.remove(d + "/" + name)
-    os.rmdir(d)
-
-
 class Rig:
     """A Forwarder, its clock, the posts it made; `with Rig() as r:` removes its files."""
 
     def __init__(self, status=200, amb=AMB, wall=None, start_ticks=0):
         log.set_sink(lambda line: None)
-        self.dir = _tmpdir()
+        self.dir = testkit.tmpdir()
         self.clock = VirtualClock(start_ticks=start_ticks, wall=WALL)
         self.status = status
         self.posts = []  # (url, body as a dict)
@@ -58,7 +42,7 @@ class Rig:
         return self
 
     def __exit__(self, *exc):
-        _rmtree(self.dir)
+        testkit.rmtree(self.dir)
 
     def wall(self):
         self.walls += 1

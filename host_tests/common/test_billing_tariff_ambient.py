@@ -3,30 +3,13 @@
 (The Ambient tests are in test_ambient_*.py.)
 """
 
-import os
 import sys
 
 import billing
+import testkit
 from billing import tariff
 
 JST = 32400
-
-
-def _tmpdir():
-    try:
-        import tempfile
-
-        return tempfile.mkdtemp()
-    except ImportError:  # MicroPython: the wasm VM's file system has /tmp
-        d = "/tmp/bta_%d" % len(os.listdir("/tmp"))
-        os.mkdir(d)
-        return d
-
-
-def _rmtree(d):
-    for name in os.listdir(d):
-        os.remove(d + "/" + name)
-    os.rmdir(d)
 
 
 # ---- billing
@@ -159,7 +142,7 @@ def test_tariff_declarative_and_errors():
 
 
 def test_tariff_plugin_from_path():
-    d = _tmpdir()
+    d = testkit.tmpdir()
     with open(d + "/bta_plugin.py", "w") as f:
         f.write("def charge(contract_amperage, kwh):\n    return contract_amperage * 10 + kwh * 20.7\n")
         f.write("def flat(contract_amperage, kwh):\n    return 1234.9\n")
@@ -176,4 +159,4 @@ def test_tariff_plugin_from_path():
     finally:
         sys.path.remove(d)
         sys.modules.pop("bta_plugin", None)
-        _rmtree(d)
+        testkit.rmtree(d)

@@ -66,6 +66,13 @@ def tmpdir():
         return d
 
 
+def rmtree(d):
+    """Remove folder d and the files in it (tests make no deeper trees)."""
+    for f in os.listdir(d):
+        _rm(d + "/" + f)
+    os.rmdir(d)
+
+
 def raises(exc, fn, *args, **kw):
     """The exception fn(*args, **kw) raised; AssertionError when it raised nothing or another type."""
     try:

@@ -27,13 +27,12 @@ def update(app, path, w, fresh, p):
         h = s.history
         if fresh and h is not None and h[0] is not None:
             v = h[3]
+            i = 48
             if h is s.today:  # fetched as today: its last half hour was still counting
-                v = list(v)
                 i = 47
                 while i and v[i] is None:
-                    i -= 1
-                v[i] = None  # not cached as final: the day is fetched again once it is over
-            u.store_day(path, h[0], h[1], h[2], v)
+                    i -= 1  # from i on not cached as final: the day is fetched again once it is over
+            u.store_day(path, h[0], h[1], h[2], v, i)
         y, m, d = civil_from_days(w // 86400)
         ago = u.wanted(path, rd, y, m, d, 3)
         for k in ago:

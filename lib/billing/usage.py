@@ -104,8 +104,18 @@ def _values(buf, out):
     return gaps
 
 
-def store_day(path, y, m, d, wh48):
-    """Cache one day of history (48 Wh, None where missing); False when the flash write failed.
+def _gaps(buf):
+    """Half hours of the record in buf without a figure."""
+    gaps = 0
+    for s in range(48):
+        if buf[4 + 2 * s] == 255 and buf[5 + 2 * s] == 255:
+            gaps += 1
+    return gaps
+
+
+def store_day(path, y, m, d, wh48, upto=48):
+    """Cache one day of history (48 Wh, None where missing; from half hour upto on: taken as missing);
+    False when the flash write failed.
 
     A half hour the new answer lacks keeps the figure cached before. The
     fetch count restarts at 1 whenever an answer fills a gap (today's
@@ -121,7 +131,7 @@ def store_day(path, y, m, d, wh48):
             before = _values(buf, old) if t > 0 else 48
             gaps = 0
             for s in range(48):
-                v = wh48[s]
+                v = wh48[s] if s < upto else None
                 v = old[s] if v is None else max(0, min(int(v), _NONE - 1))
                 if v is None:
                     v = _NONE
@@ -166,13 +176,12 @@ def wanted(path, reading_day, y, m, d, limit=3):
     sy, sm, sd = billing_period_start(reading_day, y, m, d)
     first = min(days_from_civil(sy, sm, sd), n - 7)
     buf = bytearray(_REC)
-    vals = [None] * 48
     out = []
     f = _open(path)
     try:
         for k in range(n - 1, first - 1, -1):
             t = _read(f, k, buf)
-            if t < 0 or t < _TRIES and _values(buf, vals):
+            if t < 0 or t < _TRIES and _gaps(buf):
                 out.append(n - k)
                 if len(out) >= limit:
                     break
@@ -182,20 +191,20 @@ def wanted(path, reading_day, y, m, d, limit=3):
     return out
 
 
-def _add(tariff, wh, nb, sy, sm, y, m, d, vals, upto):
-    """Add the first upto half hours of day (y, m, d) to wh; (Wh added, half hours missing)."""
-    off = day_off(tariff, y, m, d) if tariff.bands else False
-    base = 0 if y == sy and m == sm else nb
-    total = 0
+def _add(tariff, wh, base, off, m, vals, upto):
+    """Add the first upto half hours of a day in month m (off: a day off) to wh from index base; the half
+    hours missing."""
     gaps = 0
+    bands = tariff.bands
     for s in range(upto):
         v = vals[s]
         if v is None:
             gaps += 1
-            continue
-        wh[base + band(tariff, off, m, s)] += v
-        total += v
-    return total, gaps
+        elif bands:
+            wh[base + band(tariff, off, m, s)] += v
+        else:
+            wh[base] += v
+    return gaps
 
 
 def price(tariff, contract_amperage, reading_day, days, now, live_wh=0):
@@ -216,7 +225,9 @@ def price(tariff, contract_amperage, reading_day, days, now, live_wh=0):
     for dy, dm, dd, vals in days:
         k = days_from_civil(dy, dm, dd)
         if start <= k <= n:
-            _add(tariff, wh, nb, sy, sm, dy, dm, dd, vals, slot + 1 if k == n else 48)
+            off = day_off(tariff, dy, dm, dd) if tariff.bands else False
+            b = 0 if dy == sy and dm == sm else nb
+            _add(tariff, wh, b, off, dm, vals, slot + 1 if k == n else 48)
     off = day_off(tariff, y, m, d) if tariff.bands else False
     wh[(0 if (y, m) == (sy, sm) else nb) + band(tariff, off, m, slot)] += live_wh
     yen, flags = tariff.bill(contract_amperage, sy, sm, wh)
@@ -239,11 +250,13 @@ def refresh(tariff, path, reading_day, now, today=None):
     sy, sm, sd = billing_period_start(reading_day, y, m, d)
     ny, nm, nd = next_reading(reading_day, y, m, d)
     nb = tariff.nbands
+    bands = tariff.bands  # None: no day off, no band to look up, no date tuple made per day
+    nxt = days_from_civil(sy + sm // 12, sm % 12 + 1, 1)  # the first day of the period's second month
     p = Period()
     p.sy, p.sm, p.sd, p.ny, p.nm, p.nd = sy, sm, sd, ny, nm, nd
     p.at = n * 48 + slot
     wh = [0] * (2 * nb)
-    buf = bytearray(_REC)
+    buf = bytearray(_REC)  # the one record buffer: the file is read a record at a time
     vals = [None] * 48
     prof = [0] * 48  # Wh per half hour of the day, summed over the pace days
     cnt = bytearray(48)
@@ -256,8 +269,12 @@ def refresh(tariff, path, reading_day, now, today=None):
                 missing += 48
                 continue
             _values(buf, vals)
-            dy, dm, dd = civil_from_days(k)
-            missing += _add(tariff, wh, nb, sy, sm, dy, dm, dd, vals, 48)[1]
+            off = False
+            dm = 0
+            if bands:
+                dy, dm, dd = civil_from_days(k)
+                off = day_off(tariff, dy, dm, dd)
+            missing += _add(tariff, wh, 0 if k < nxt else nb, off, dm, vals, 48)
         for k in range(n - 1, n - 8, -1):
             if _read(f, k, buf) >= 0 and _values(buf, vals) < 48:
                 days += 1
@@ -269,11 +286,13 @@ def refresh(tariff, path, reading_day, now, today=None):
     finally:
         if f is not None:
             f.close()
-    off = day_off(tariff, y, m, d) if tariff.bands else False
-    base = 0 if (y, m) == (sy, sm) else nb
+    off = day_off(tariff, y, m, d) if bands else False
+    base = 0 if y == sy and m == sm else nb
     p.today = 0
-    if today is not None and (today[0], today[1], today[2]) == (y, m, d):
-        p.today, gaps = _add(tariff, wh, nb, sy, sm, y, m, d, today[3], slot + 1)
+    if today is not None and today[0] == y and today[1] == m and today[2] == d:
+        h = sum(wh)
+        gaps = _add(tariff, wh, base, off, m, today[3], slot + 1)
+        p.today = sum(wh) - h
         missing += gaps - (today[3][slot] is None)
     else:
         missing += slot
@@ -290,11 +309,15 @@ def refresh(tariff, path, reading_day, now, today=None):
         ext[p.live] += prof[slot] * (30 - mm % 30) // 30  # the rest of the half hour in progress
         for s in range(slot + 1, 48):
             ext[base + band(tariff, off, m, s)] += prof[s]
+        whole = sum(prof)  # a day of the profile: one band without bands
         for k in range(n + 1, days_from_civil(ny, nm, nd)):
-            dy, dm, dd = civil_from_days(k)
-            o = day_off(tariff, dy, dm, dd) if tariff.bands else False
-            b = 0 if (dy, dm) == (sy, sm) else nb
-            for s in range(48):
-                ext[b + band(tariff, o, dm, s)] += prof[s]
+            b = 0 if k < nxt else nb
+            if bands:
+                dy, dm, dd = civil_from_days(k)
+                o = day_off(tariff, dy, dm, dd)
+                for s in range(48):
+                    ext[b + band(tariff, o, dm, s)] += prof[s]
+            else:
+                ext[b] += whole
         p.extra = [x // 64 for x in ext]
     return p

@@ -19,7 +19,8 @@ without an answer. Timings and the state machine: docs/session.md.
 Every wait has a deadline; there are no sleeps. Credentials are written
 to the module and nowhere else: never logged, never in an exception.
 What happens a few times a day is decided or computed by modules loaded
-for the call (lib/lazy.py): lib/session/recover.py (PANA events, D3/E1/D7,
+for the call (lib/lazy.py): lib/session/recover.py (PANA events, a lost
+session, the start of the steady state after a join, close(), D3/E1/D7,
 refused EPCs, EA/EB pushes, the debug text of a line) and
 lib/session/history.py (which day to fetch, E2/E4 answers, the billing
 period's baseline; kept loaded while fetches are under way).
@@ -70,8 +71,7 @@ _QUIET_MAX_MS = const(60000)
 _PING_MS = const(10000)  # SKPING -> EPONG
 _PING_EVERY_MS = const(300000)  # while the meter is not answering
 _SILENT_MS = const(1800000)  # no answer this long: the session counts as lost
-_REAUTH_MS = const(60000)  # EVENT 29 -> EVENT 25 at the latest
-_PAUSE_MS = const(3900000)  # EVENT 32 -> EVENT 33 at the latest (the limit is per hour)
+# EVENT 29 and 32 hold for 60 s and 65 min: lib/session/recover.py
 _TODAY_MS = const(1800000)  # today's history at most this often
 _CHECK_MS = const(60000)  # billing period check
 _HQ = const(4)  # history days waiting at most
@@ -133,6 +133,16 @@ class Session:
     dialect: "auto" | "bp35a1" | "bp35c0"; refresh_s: s between readings;
     reading_day: meter-reading day 1..31 (None: no period figures);
     wall: callable -> Unix s or None (meter days are JST: no offset needed).
+
+    Public for lib/session/recover.py, which makes the rare state changes (not for the app):
+    set_state(); ip: the meter's IPv6 once joined; lost: sessions lost since the meter last
+    answered; closing: 1 while close() waits, 2 once the module confirmed; quiet: reading
+    attempts since the meter last answered, after the tries; resend: the held reading goes out
+    again; hold_until: end of the EVENT 29/32 hold (ms ticks); heard: when the meter last
+    answered (or the session was joined); alarm: the session counts as lost then (30 min after
+    that, or no EPONG); echo_off, known: the module's echo is off, a session was joined before;
+    next_read, base_next, wake: when the next reading, baseline check, poll are due; infc: the
+    INFC_Res frames owed.
     """
 
     def __init__(
@@ -189,12 +199,12 @@ class Session:
         self._tid = (now & 0x3FFF) + 1
         self._cmd_until = None  # deadline of the SK command in flight
         self._by = 0  # what that command was (_BY_*)
-        self._ip = None
+        self.ip = None
         self._req = 0  # reading slot: kind in flight (0 = none)
         self._req_tid = -1
-        self._req_until = self._hold_until = self._next_read = self._heard = self._alarm = now
-        self._req_tries = self._quiet = self._lost = self._closing = 0
-        self._resend = self._known = self._echo_off = self._today_wanted = False
+        self._req_until = self.hold_until = self.next_read = self.heard = self.alarm = now
+        self._req_tries = self.quiet = self.lost = self.closing = 0
+        self.resend = self.known = self.echo_off = self._today_wanted = False
         self._fetch = self._task = self._ping_next = self._today_t = self._scale = None
         self._days = _Days()
         self._days.q = []
@@ -204,14 +214,10 @@ class Session:
         # lib/meter/frames.py build the next one)
         self._read_frame = b"\x10\x81\0\0\x05\xff\x01\x02\x88\x01\x62\x04\xe7\0\xe8\0\xe0\0\xe3\0"
         # _scale: (coefficient, kWh per unit, digits) once D3/E1/D7 answered in this session
-        # _quiet: reading attempts since the meter last answered, after the tries
-        # _heard: when the meter last answered (or the session was joined); _alarm: the session
-        # counts as lost then (30 min after that, or no EPONG); _closing: 1 while close() waits,
-        # 2 once the module confirmed
-        self._infc = []
+        self.infc = []
         b = store.get("baseline")  # [sy, sm, sd, raw, raw_reverse, fy, fm, fd]
         self._base = b if isinstance(b, list) and len(b) == 8 and isinstance(b[3], int) else None
-        self._base_next = self._wake = now
+        self.base_next = self.wake = now
         # what the join task needs: the module, the store, these dicts and the credentials
         self._job = (uart, store, self.counters, self.info, rbid, password)
         self._connect(True, False)
@@ -236,25 +242,17 @@ class Session:
             self._today_t = None
         task = self._task
         if task is None:
-            self._wake = self._due(now, True)
+            self.wake = self._due(now, True)
         elif task.step(now):  # joined: the steady state starts
             self._drop()
-            self._echo_off = task.echo_off
-            self._ip = task.ip
+            self.ip = task.ip
             self._set_dss(task.dss)
-            self._known = True
-            log.info("joined: reading every %d s", self._refresh_ms // 1000)
-            self._state("ready", "Connected", 100)
-            self.error = self._scale = None
-            self._quiet = 0
-            self._resend = False
-            self._next_read = self._base_next = self._heard = self._wake = now
-            self._alarm = ticks_add(now, _SILENT_MS)
-            self._infc = []
+            self._scale = None
+            lazy.call("session.recover", "joined", self, now, task, self._refresh_ms)
         else:
-            self._state(task.state, task.status, task.progress)
+            self.set_state(task.state, task.status, task.progress)
             self.error = task.error
-            self._wake = task.wake
+            self.wake = task.wake
 
     def wait_ms(self):
         """How long the caller may sleep before the next poll (0..1000 ms).
@@ -264,7 +262,7 @@ class Session:
         """
         if self._uart.any():
             return 0
-        d = ticks_diff(self._wake, self._clock())
+        d = ticks_diff(self.wake, self._clock())
         return 0 if d < 0 else 1000 if d > 1000 else d
 
     def request_today(self):
@@ -302,26 +300,22 @@ class Session:
         time.sleep_ms; tests pass the virtual clock's advance). True when the
         module confirmed the end.
         """
-        joined = self._ip is not None and self._task is None
+        joined = self.ip is not None and self._task is None
         self._drop()
         if joined:
             self._now = self._clock()
-            self._state("closing", self.status)
-            self._closing = 1
             self._command(b"SKTERM", _BY_TERM, deadline_ms)
-            lazy.call("session.recover", "close", self, deadline_ms, idle)
-        self._state("closed", "Closed")
-        return self._closing == 2
+        return lazy.call("session.recover", "close", self, joined, deadline_ms, idle)
 
     # ---- start-up and recovery: the join task (lib/session/join.py) ------
     def _connect(self, setup, rescan):
         """Start the join task: module set-up (with setup), SKTERM, the cached PAN or a scan, SKJOIN."""
         self._drop()
-        self._ping_next = self._cmd_until = self._ip = None
+        self._ping_next = self._cmd_until = self.ip = None
         t = self._task = lazy.load("session.join").Connect(
-            self._job, self._dss, setup, rescan, self._lost, self._known, self._echo_off, self._now
+            self._job, self._dss, setup, rescan, self.lost, self.known, self.echo_off, self._now
         )
-        self._state(t.state, t.status)
+        self.set_state(t.state, t.status)
 
     def _drop(self):
         """No join task, no request, no history fetch: their code is freed (the qstrs stay)."""
@@ -336,8 +330,8 @@ class Session:
         self.info["dialect"] = "bp35c0" if dss else "bp35a1"
         if self._task is not None:
             self._task.dss = dss
-        if self._ip is not None:  # the header in the tx buffer; the frame goes right after it
-            h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self._ip, "0 " if dss else "")).encode()
+        if self.ip is not None:  # the header in the tx buffer; the frame goes right after it
+            h = ("SKSENDTO 1 %s 0E1A 1 %s0000 " % (self.ip, "0 " if dss else "")).encode()
             self._txmv[: len(h)] = h
             self._txh = len(h)
 
@@ -375,7 +369,7 @@ class Session:
                 if t[3] == 1:
                     self._send_failed()
             elif 0x24 <= num <= 0x29 or num == 0x32 or num == 0x33:  # PANA session and transmit limit
-                self._act(lazy.call("session.recover", "event", num, self.state, self._closing))
+                self._act("event", num)
         elif task is not None:
             task.line(t)  # OK/FAIL, EVER, EPANDESC and its fields, echo: the join task's
         elif kind == _OK or kind == _FAIL:  # the answer to the steady state's SKSENDTO, SKPING, SKTERM
@@ -387,53 +381,24 @@ class Session:
                 if by < _BY_PING:
                     self._send_failed()
                 else:  # SKPING refused (FAIL ER10: no session), or SKTERM refused
-                    self._act(lazy.call("session.recover", "failed", by == _BY_PING, t[1], self.state))
+                    self._act("failed", by == _BY_PING, t[1])
         elif kind == _EPONG:  # the meter answers SKPING: the session is kept
-            self._alarm = ticks_add(self._heard, _SILENT_MS)
-            if self._quiet:
+            self.alarm = ticks_add(self.heard, _SILENT_MS)
+            if self.quiet:
                 self._ping_next = ticks_add(self._now, _PING_EVERY_MS)
         elif kind == _ECHO:
-            if self._echo_off and not self._closing:
-                self._echo_off = False  # echo is back on: the module was reset
-                self._act((7, "the module was reset"))
+            if self.echo_off and not self.closing:
+                self.echo_off = False  # echo is back on: the module was reset
+                self._act("act", (7, "the module was reset"))
         elif kind == _UNKNOWN:
             self.counters["bad_lines"] += 1
 
-    def _act(self, a):
-        """Do what lib/session/recover.py decided: None or (what, why); what: 1 lost, 2 hold for
-        re-authentication, 3 hold for the transmit limit, 4 resume after it, 5 resume after
-        re-authentication, 6 closed (why: confirmed), 7 the module was reset, 8 no SKPING."""
-        if a is None:
-            return
-        k, why = a
-        now = self._now
-        if k == 1 or k == 7:  # the session is lost (7: the module was reset)
-            self._lost += k == 1
-            rescan = k == 1 and self._lost >= 2
-            self.counters["rescans" if rescan else "rejoins"] += 1
-            log.warning("%s: %s", why, "scanning again" if rescan else "joining again")
-            self._connect(k == 7, rescan)
-        elif k == 2:  # nothing is sent until the hold ends
-            self._state("reauth", "Re-authenticating", 100)
-            self._hold_until = ticks_add(now, _REAUTH_MS)
-        elif k == 3:
-            self._state("paused", "Paused: radio transmit limit", 100)
-            self._hold_until = ticks_add(now, _PAUSE_MS)
-        elif k == 4 or k == 5:
-            if k == 4:  # nothing was asked while it was paused
-                self._heard = now
-                self._alarm = ticks_add(now, _SILENT_MS)
-            if self._quiet:
-                self._state("quiet", "Meter not answering", 100)
-            else:
-                self._state("ready", "Connected", 100)
-            if self._req:
-                self._resend = True  # the held request goes out again (a counted try)
-        elif k == 6:  # closed (EVENT 27/28, or SKTERM refused)
-            self._closing = 2 if why else 0
-            self._state("closed", "Closed")
-        else:  # 8: SKPING refused: no evidence either way
-            self._alarm = ticks_add(self._heard, _SILENT_MS)
+    def _act(self, func, *args):
+        """A rare state change, carried out by lib/session/recover.py func(self, now, req, *args)
+        (an event, a FAIL, a lost session); it may ask for a new join: (setup, rescan)."""
+        c = lazy.call("session.recover", func, self, self._now, self._req, *args)
+        if c is not None:
+            self._connect(*c)
 
     def _on_udp(self, e):
         if e.lport != 0x0E1A:
@@ -447,8 +412,8 @@ class Session:
         if h != self.info["hex"]:
             self.info["hex"] = h
         esv = f.esv
-        if esv == _INFC and len(self._infc) < 4:
-            self._infc.append(lazy.call("session.recover", "infc_res", f))
+        if esv == _INFC and len(self.infc) < 4:
+            self.infc.append(lazy.call("session.recover", "infc_res", f))
         mine = f.seoj == echonet.EOJ_METER
         if mine:
             tid = f.tid
@@ -458,7 +423,7 @@ class Session:
                 slot = 1
             elif h is not None and h.busy and tid == h.tid:
                 slot = 2
-            ip = self._ip
+            ip = self.ip
             if slot and ip is not None:  # from the joined meter? (IPv6, any letter case)
                 sender = e.sender  # decoded only for a frame that carries our TID
                 if sender != ip and sender.upper() != ip.upper():
@@ -466,7 +431,7 @@ class Session:
             if slot == 1 and (esv == _GET_RES or esv == _GET_SNA):
                 kind = self._req
                 self._req = 0
-                self._resend = False
+                self.resend = False
                 self.counters["answers"] += 1
                 self._heard_from()
                 if kind == _INFO:
@@ -524,7 +489,7 @@ class Session:
         if mine and (esv == _INF or esv == _INFC):  # EA/EB pushed after :00/:30
             lazy.call("session.recover", "pushed", self, f.props, self._scale)
 
-    def _state(self, state, status, progress=0):
+    def set_state(self, state, status, progress=0):
         if status != self.status:
             log.info("%s", status)
         self.state = state
@@ -546,26 +511,26 @@ class Session:
             self._cmd_until = None  # no OK/FAIL: the request's own deadline takes care of it
         st = self.state
         if st == "reauth" or st == "paused":
-            t = self._hold_until
+            t = self.hold_until
             if ticks_diff(t, now) > 0:
                 return t
             if run:  # no EVENT 25 after EVENT 29: lost; EVENT 33 missed: try again
-                self._act(lazy.call("session.recover", "event", 0, st, False))
+                self._act("event", 0)
             return now
         if st != "ready" and st != "quiet":
             return w
         # 1. INFC_Res owed to the meter
-        if self._infc:
+        if self.infc:
             if run:
-                self._send(self._infc.pop(0), 0)
+                self._send(self.infc.pop(0), 0)
                 self.counters["infc_res"] += 1
             return now
         # 2. the reading in flight: re-sent after a hold, or its deadline
         req = self._req
         if req:
-            if self._resend:
+            if self.resend:
                 if run:
-                    self._resend = False
+                    self.resend = False
                     self._timeout()
                 return now
             t = self._req_until
@@ -586,20 +551,20 @@ class Session:
                 return now
             w = _sooner(w, t)
         # 4. no EPONG in time, or no answer for 30 min: the session counts as lost
-        t = self._alarm
+        t = self.alarm
         if ticks_diff(t, now) <= 0:
             if run:
-                self._act((1, "Meter not answering"))
+                self._act("act", (1, "Meter not answering"))
             return now
         w = _sooner(w, t)
         if req:
             return w  # one reading at a time; history and pings wait for its answer
         # 5. the next reading (in the quiet state: the next attempt)
-        t = self._next_read
+        t = self.next_read
         if ticks_diff(t, now) <= 0:
             if run:
                 late = ticks_diff(now, t) >= self._refresh_ms
-                self._next_read = ticks_add(now if late else t, self._refresh_ms)
+                self.next_read = ticks_add(now if late else t, self._refresh_ms)
                 self._req = _READ
                 self._req_tries = 0
                 self._timeout()
@@ -612,8 +577,8 @@ class Session:
             if ticks_diff(t, now) <= 0:
                 if run:
                     self._ping_next = None
-                    self._alarm = _sooner(self._alarm, ticks_add(now, _PING_MS))
-                    self._command(b"SKPING " + self._ip.encode(), _BY_PING)  # pyright: ignore[reportOptionalMemberAccess]
+                    self.alarm = _sooner(self.alarm, ticks_add(now, _PING_MS))
+                    self._command(b"SKPING " + self.ip.encode(), _BY_PING)  # pyright: ignore[reportOptionalMemberAccess]
                 return now
             w = _sooner(w, t)
         if st != "ready":
@@ -655,10 +620,10 @@ class Session:
                     self.request_history(0)
                 return now
             # 10. the billing period's baseline, checked every minute
-            t = self._base_next
+            t = self.base_next
             if ticks_diff(t, now) <= 0:
                 if run:  # once a JST day (and when the period starts): is the baseline held?
-                    self._base_next = ticks_add(now, _CHECK_MS)
+                    self.base_next = ticks_add(now, _CHECK_MS)
                     d = self._days
                     w = self._wall and self._wall()
                     rd = self._reading_day
@@ -688,12 +653,12 @@ class Session:
             self._req_tid = self._send(f, _BY_READ)
             return
         self._req = 0
-        q = self._quiet = self._quiet + 1
+        q = self.quiet = self.quiet + 1
         # send to send: 10 s, 20 s, 40 s, then 60 s (this is the deadline, 5 s after the send)
-        self._next_read = ticks_add(self._now, min(_QUIET_MS << min(q - 1, 3), _QUIET_MAX_MS) - _ANSWER_MS)
+        self.next_read = ticks_add(self._now, min(_QUIET_MS << min(q - 1, 3), _QUIET_MAX_MS) - _ANSWER_MS)
         if self.state == "ready":
             log.warning("no answer from the meter after %d tries", _TRIES)  # the session is kept
-            self._state("quiet", "Meter not answering", 100)
+            self.set_state("quiet", "Meter not answering", 100)
             self.error = "Meter not answering"
             self._ping_next = self._now
 
@@ -748,14 +713,14 @@ class Session:
 
     def _heard_from(self):
         """The meter answered: the session is alive."""
-        now = self._heard = self._now
-        self._alarm = ticks_add(now, _SILENT_MS)
-        self._lost = 0
-        if self._quiet:
-            self._quiet = 0
+        now = self.heard = self._now
+        self.alarm = ticks_add(now, _SILENT_MS)
+        self.lost = 0
+        if self.quiet:
+            self.quiet = 0
             self._ping_next = None
             if self.state == "quiet":
-                self._state("ready", "Connected", 100)
+                self.set_state("ready", "Connected", 100)
                 self.error = None
 
     def _kwh(self):

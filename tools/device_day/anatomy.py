@@ -2,9 +2,9 @@
 fresh VM of the same build (vm/anatomy_boot.py), dependencies first, so each row is what that
 module adds: its bytecode, the objects its import made, and the qstrs it interned (the pool bytes
 include a whole new pool when this module's names filled the last one). Then the M5StickC's
-st77xx.Panel (frame buffer, band, palette). What the day's live heap holds beyond these is the
-app's objects (App, Session and its buffers, Forwarder, Backlog, View, readings, qstrs made at run
-time)."""
+st77xx.Panel as board.setup(banded=True) builds it (a frame buffer of a quarter of the rows, band,
+palette). What the day's live heap holds beyond these is the app's objects (App, Session and its
+buffers, Forwarder, Backlog, View, readings, qstrs made at run time)."""
 
 import ast
 import os
@@ -77,7 +77,7 @@ def order(modules):
 
 def measure(tmp, modules):
     """Run the breakdown in a VM; {"rows": [(module, heap B, qstrs, qstr string B, qstr pool B)],
-    "panel": B, "errors": [...], "order": [...]}."""
+    "panel": B, "buffer": (frame buffer B, its rows) or None, "errors": [...], "order": [...]}."""
     names = order(modules)
     env = dict(
         os.environ,
@@ -94,9 +94,11 @@ def measure(tmp, modules):
         timeout=120,
         cwd=tmp,
     )
-    marks, errors = [], []
+    marks, errors, buf = [], [], None
     for line in r.stdout.splitlines():
-        if line.startswith("ANAT "):
+        if line.startswith("ANATBUF "):
+            buf = tuple(int(x) for x in line.split()[1:3])
+        elif line.startswith("ANAT "):
             _, name, heap = line.split()
             marks.append([name, int(heap), None])
         elif line.startswith("ANATERR"):
@@ -115,7 +117,7 @@ def measure(tmp, modules):
             panel = d
         else:
             rows.append((cur[0], d, q[0], q[1], q[2]))
-    return {"rows": rows, "panel": panel, "errors": errors, "order": names}
+    return {"rows": rows, "panel": panel, "buffer": buf, "errors": errors, "order": names}
 
 
 def table(a, r):
@@ -137,7 +139,9 @@ def table(a, r):
         out.append("| %s | {:,} | {:,} | %d ({:,}) |".format(heap, qp, qs) % (name, nq))
     out.append("| **all these modules** | **{:,}** | **{:,}** | |".format(code, qpool))
     if a["panel"] is not None:
-        what = "st77xx.Panel 160x80: GS4 frame buffer 6,400 + RGB565 band + palette + object"
+        n, rows = a.get("buffer") or (0, 0)
+        what = "st77xx.Panel 160x80: GS4 frame buffer {:,} ({} of 80 rows) + RGB565 band + palette + object"
+        what = what.format(n, rows)
         out.append("| %s | {:,} | | |".format(a["panel"]) % what)
     live = r.get("live_app_max")
     if live is not None:

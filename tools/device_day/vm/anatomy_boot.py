@@ -3,7 +3,8 @@
 Mounts the flash and the stand-ins as the day does (no harness link), imports
 DAY_MODULES in the order given, and prints per module the live heap it added
 after gc.collect() and the qstr pools before and after (micropython.qstr_info);
-then builds the M5StickC's st77xx.Panel and prints what it holds.
+then builds the M5StickC's st77xx.Panel as firmware/board.py setup(banded=True) builds it (a
+frame buffer of a quarter of the rows, drawn band by band) and prints what it holds.
 """
 
 import gc
@@ -55,8 +56,9 @@ try:
         st77xx.ST7735S_INIT,
         ((0x68, 1, 26), (0xA8, 1, 26)),
         lambda p: None,
+        rows=(80 + 3) // 4,  # board.setup(banded=True): a quarter of the rows
     )
     mark("=panel")
-    print("ANATBUF", len(panel.buffer))
+    print("ANATBUF", len(panel.buffer), panel.buffer_rows)
 except Exception as e:  # noqa: BLE001
     print("ANATERR =panel", repr(e))
