@@ -5,8 +5,9 @@ that one call, builds the board, reads root + /SmartMeter.json (a config with
 problems is shown on the screen and in the log, and the device waits for a
 fixed file instead of rebooting in a loop) and the App. Then: UART(1) to the BP35A1, Wi-Fi
 with reconnects, NTP with retries, the hardware watchdog (fed by the app only
-while it makes progress), Ambient posts through micropython-lib's requests
-(installed by `make deploy`), MQTT (cfg has mqtt) through the frozen umqtt.simple
+while it makes progress), Ambient posts over a raw socket to the cached address
+(firmware/wifi.py; https:// through micropython-lib's requests, installed by `make deploy`),
+MQTT (cfg has mqtt) through the frozen umqtt.simple
 (firmware/mqtt_umqtt.py). Compiled to .mpy by the deploy step, so its
 bytecode costs less RAM than a main.py compiled at boot.
 """
