@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+import demo
 import harness
 import log
 import mqtt
@@ -216,25 +217,8 @@ def make_app(world, tmp_path, cfg, client_class=Recorder, **kw):
 
 
 def run_app(a, world, seconds):
-    """Step the app, jumping the virtual clock from event to event."""
-    clk = world.clock
-    end = clk.now_ms + int(seconds * 1000)
-    spins = 0
-    while clk.now_ms < end:
-        world.module.update()
-        ms = a.step()
-        target = clk.now_ms + ms
-        nxt = world.module.next_event_ms()
-        if nxt is not None and nxt < target:
-            target = nxt
-        target = min(target, end)
-        if target <= clk.now_ms:
-            spins += 1
-            if spins < 50:
-                continue
-            target = clk.now_ms + 1
-        spins = 0
-        clk.advance_to(target)
+    """Step the app for seconds of virtual time, jumping from event to event (sim/demo.py)."""
+    demo.run_app(a, world.clock, int(seconds * 1000), world.module)
 
 
 def check_discovery(listener, node, topic, retained=False):

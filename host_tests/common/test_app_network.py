@@ -5,63 +5,15 @@ not get the step's turn runs in the next step, a few ms later.
 Plain asserts: pytest on CPython, tools/mptest.py on MicroPython.
 """
 
-import os
-
 import demo
 import log
 from app import loop
 from clock import VirtualClock
-from testkit import tmpdir
+from test_app_loop import FakeSession, Net
+from testkit import rmtree, tmpdir
 from ticks import ticks_add, ticks_diff
 
 T0 = 1767225600  # 2026-01-01 00:00:00 UTC
-
-
-class Reading:
-    def __init__(self, t):
-        self.t = t
-        self.power_w = 500
-        self.current_r_da = 50
-        self.current_t_da = 10
-        self.cumulative_kwh = 1000.0
-        self.reverse_kwh = None
-
-
-class Session:
-    """A reading every 10 s; nothing else."""
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.state = "ready"
-        self.status = "Reading"
-        self.progress = 100
-        self.error = None
-        self.reading = None
-        self.period_kwh = 10.0
-        self.period_reverse_kwh = None
-        self.today = None
-        self.info = {}
-        self.counters = {}
-        self.next_t = clock.now_ms
-
-    def poll(self):
-        if self.clock.now_ms >= self.next_t:
-            self.next_t += 10000
-            self.reading = Reading(self.clock.ticks_ms())
-
-    def wait_ms(self):
-        return max(0, min(1000, self.next_t - self.clock.now_ms))
-
-    def close(self, deadline_ms=3000):
-        return True
-
-
-class Net:
-    def is_connected(self):
-        return True
-
-    def connect(self):
-        pass
 
 
 class Mqtt:
@@ -83,11 +35,6 @@ class Mqtt:
 
     def close(self):
         pass
-
-
-def _rm(d):
-    for f in os.listdir(d):
-        os.remove(d + "/" + f)
 
 
 def test_one_network_call_per_step():
@@ -114,7 +61,7 @@ def test_one_network_call_per_step():
         sync_time=sync_time,
         state_path=d + "/state.json",
         backlog_path=d + "/backlog",
-        session=Session(clock),
+        session=FakeSession(clock),  # a reading every 10 s
         mqtt=Mqtt(calls, clock),
     )
     try:
@@ -138,4 +85,4 @@ def test_one_network_call_per_step():
         assert 19 <= len(mqtt) <= 21 and mqtt[0] == 0 and a.amb.sent == 6
     finally:
         a.close()
-        _rm(d)
+        rmtree(d)
