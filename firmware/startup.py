@@ -22,7 +22,9 @@ _BOARD_MISSING = const('board: missing; expected "m5stickc", "m5stickc_plus" or 
 
 
 def read_config(path):
-    """(cfg, None, stamp) or (None, problems, stamp); drops the validator from RAM afterwards."""
+    """(cfg, None, stamp) or (None, problems, stamp); drops the validator (and the tariff code it
+    checks the tariff with) from RAM afterwards."""
+    before = lazy.loaded()
     from app import config
 
     stamp = config.file_stamp(path)
@@ -34,7 +36,7 @@ def read_config(path):
     except config.ConfigError as e:
         cfg = None
         problems = e.problems
-    lazy.drop("app.config")
+    lazy.forget(before)
     gc.collect()
     return cfg, problems, stamp
 
@@ -51,10 +53,9 @@ def _json_key(path, key):
 
 
 def draw_problems(hw, problems, page):
-    from app import loop
-    from ui import screens
+    from ui import config_error, screens
 
-    screens.draw(hw.display, loop.config_error_view(problems, page), "config_error")
+    screens.draw(hw.display, config_error.make_view(problems, page), "config_error")
     hw.display.show()
 
 

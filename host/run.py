@@ -236,9 +236,9 @@ def load_config_waiting(path, stop, screen=None, poll_s=2.0, sleep=time.sleep):
                     log.error("config: %s", p)
                 log.error("fix %s; waiting for the file to change (Ctrl-C ends)", path)
                 if screen is not None:
-                    from ui import screens
+                    from ui import config_error, screens
 
-                    screens.draw(screen.fb, app_mod.config_error_view(e.problems), "config_error")
+                    screens.draw(screen.fb, config_error.make_view(e.problems), "config_error")
                     screen.show()
         while not stop() and config.file_stamp(path) == stamp:
             sleep(poll_s)

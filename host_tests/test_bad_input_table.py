@@ -21,7 +21,8 @@ import run as host_run
 from app import config
 from app import loop as app_mod
 from meter import echonet
-from ui import draw
+from testkit import fill_view
+from ui import config_error, draw
 
 RBID = harness.bp35a1.DEFAULT_ID
 PWD = harness.bp35a1.DEFAULT_PASSWORD
@@ -124,7 +125,7 @@ def test_config_problem_names_the_key(case, text, key, captured):
     assert problems and all(isinstance(p, str) and ": " in p for p in problems)
     assert any(p.startswith(key + ":") or p.startswith(key + " ") for p in problems), problems
     no_secret(str(e.value), repr(e.value), *problems)
-    v = app_mod.config_error_view(problems)
+    v = config_error.make_view(problems)
     assert v.problems == problems
     no_secret(*captured)
 
@@ -372,7 +373,7 @@ def test_malformed_module_output_is_counted_and_service_returns(case, make, bad,
         assert counted >= 1, "%s left no trace in the counters" % case
     assert a.poll_errors == 0 and a.last_error is None
     assert a.fresh_reading() is not None
-    v = a.fill_view()
+    v = fill_view(a)
     texts = [str(x) for x in vars(v).values()] + captured + [str(s.status), str(s.error), str(s.info)]
     no_secret(*texts)  # (the Ambient bodies carry the write key by design: not checked)
     assert posts  # Ambient kept receiving records

@@ -14,6 +14,7 @@ import demo
 import harness
 from app import loop as app_mod
 from billing import usage
+from testkit import fill_view
 from ui import diagnostics
 
 JST = 9 * 3600
@@ -167,7 +168,7 @@ def check_bill(a, world, start, first_month, flags):
     assert a.bill[0] == yen and a.bill[1] == flags
     # the forecast: at least what is used so far, about the last 7 days' pace for the days left
     assert a.bill[3] >= yen and a.bill[2] >= period_wh
-    assert a.fill_view().forecast_yen == a.bill[3] and a.view.bill_flags == flags
+    assert fill_view(a).forecast_yen == a.bill[3] and a.view.bill_flags == flags
     assert diagnostics._bill(flags) == (("Bill: fuel old",) if flags else ())  # the words on the screen
     rec = a.make_record(a.clock())
     assert rec["d4"] == yen and rec["d6"] == a.bill[3]

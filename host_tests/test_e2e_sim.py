@@ -7,6 +7,7 @@ import pytest
 import run as host_run
 from app import loop as app_mod
 from fake_ambient import FakeAmbient
+from testkit import fill_view
 
 JST = 9 * 3600
 RBID = harness.bp35a1.DEFAULT_ID
@@ -68,16 +69,18 @@ def period_kwh(meter, t, start_unix, reverse=False):
 
 def tepco_b_40_yen(kwh):
     """TEPCO's published 従量電灯B at 40 A, worked in integers (not lib/billing): 1,247.00 yen a month,
-    29.80 yen/kWh up to 120 kWh, 36.40 up to 300, 40.49 beyond; floored to yen. kwh: 2 decimals (d3)."""
-    h = round(kwh * 100)  # hundredths of a kWh
-    energy = min(h, 12000) * 2980 + max(0, min(h, 30000) - 12000) * 3640 + max(0, h - 30000) * 4049
-    return (124700 * 100 + energy) // 10000  # ten-thousandths of a yen -> yen
+    29.80 yen/kWh up to 120 kWh, 36.40 up to 300, 40.49 beyond, on the period's kWh rounded to whole
+    kWh (half up, as the bill does); floored to yen. kwh: to the Wh at most (d3 has 2 decimals)."""
+    k = (round(kwh * 1000) + 500) // 1000  # whole kWh, half up
+    energy = min(k, 120) * 2980 + max(0, min(k, 300) - 120) * 3640 + max(0, k - 300) * 4049
+    return (124700 + energy) // 100  # hundredths of a yen -> yen
 
 
 def test_the_tariff_oracle_by_hand():
-    # 100.31 kWh: 1,247.00 + 100.31 x 29.80 (2,989.238) = 4,236.238 -> 4,236
-    # 308.57 kWh: 1,247.00 + 3,576.00 + 6,552.00 + 8.57 x 40.49 (346.9993) = 11,721.9993 -> 11,721
-    assert tepco_b_40_yen(100.31) == 4236 and tepco_b_40_yen(308.57) == 11721 and tepco_b_40_yen(0) == 1247
+    # 100.31 kWh -> 100 kWh: 1,247.00 + 100 x 29.80 (2,980.00) = 4,227.00 -> 4,227
+    # 308.57 kWh -> 309 kWh: 1,247.00 + 3,576.00 + 6,552.00 + 9 x 40.49 (364.41) = 11,739.41 -> 11,739
+    # 0.49 kWh -> 0 kWh: the basic charge alone, 1,247
+    assert tepco_b_40_yen(100.31) == 4227 and tepco_b_40_yen(308.57) == 11739 and tepco_b_40_yen(0.49) == 1247
 
 
 def check_records(records, meter, period_start, reverse=False):
@@ -118,7 +121,7 @@ def test_import_across_a_month_boundary(tmp_path, ambient_server):
     check_records(recs, world.meter, unix(2026, 11, 22))
     assert all(r["d2"] > 0 for r in recs)
     assert recs[-1]["d3"] > 100  # eleven days of a household's consumption
-    v = a.fill_view()
+    v = fill_view(a)
     assert v.period == (11, 22, 12, 21)
     assert a.amb.failed == 0 and len(a.amb.backlog) == 0
     assert a.session.counters["requests"] <= 900 / 10 + 10  # about one radio request per refresh

@@ -27,8 +27,8 @@ import mqtt_paho
 import paho.mqtt.client as paho
 import pytest
 from app import config, loop
-from billing import tariff
 from paho.mqtt.enums import CallbackAPIVersion
+from test_e2e_sim import tepco_b_40_yen
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MP = os.environ.get(
@@ -299,7 +299,7 @@ def check_state(state, meter, t, period_start, tol=1e-6, window=2, counts=None):
         base = meter.raw(period_start)
         periods = [((counts.raw(x) - base) % wrap) * meter.kwh_of(1) for x in ts]
         assert any(abs(state["period_kwh"] - k) < 1e-3 for k in periods), (state, periods)
-        assert state["charge_yen"] == tariff.load("tepco_b").charge(40, state["period_kwh"])
+        assert state["charge_yen"] == tepco_b_40_yen(state["period_kwh"])
     return True
 
 

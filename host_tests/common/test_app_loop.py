@@ -13,7 +13,7 @@ import harness
 import log
 from app import loop as app_mod
 from clock import VirtualClock
-from testkit import tmpdir
+from testkit import fill_view, tmpdir
 
 RBID = bp35a1.DEFAULT_ID
 PWD = bp35a1.DEFAULT_PASSWORD
@@ -50,6 +50,8 @@ class FakeSession:
         self.step_kwh = 0.01  # added to period_kwh at each reading
         self.period_reverse_kwh = None
         self.today = None
+        self.history = None  # no history answers: the App prices the period's kWh without them
+        self.history_seq = 0
         self.info = {"channel": 0x21}
         self.counters = {}
         self.live = True
@@ -157,8 +159,9 @@ def test_one_record_every_interval_with_values_and_created():
     assert rec["d1"] == 3.1 and rec["d2"] == -2.5
     # 31 readings (t = 0, 10, ..., 300 s), each 0.01 kWh over the 100.0 the session started at
     assert rec["d3"] == session.period_kwh == 100.31
-    # tepco_b, 40 A: 1,247.00 yen + 100.31 kWh x 29.80 yen = 1,247.00 + 2,989.238 = 4,236.238 -> 4,236
-    assert rec["d4"] == 4236
+    # tepco_b, 40 A; the bill rounds 100.31 kWh to 100 kWh (half up):
+    # 1,247.00 yen + 100 kWh x 29.80 yen = 1,247.00 + 2,980.00 = 4,227.00 -> 4,227
+    assert rec["d4"] == 4227
     # created: the wall time of the reading, not of the send
     reading_age_ms = clock.ticks_ms() - session.reading.t
     assert abs(rec["created"] - (clock.wall() * 1000 - reading_age_ms)) <= 1000
@@ -209,9 +212,9 @@ def test_store_and_forward_with_ticks_that_wrap():
     assert created == sorted(created)
     r = got[-1]
     assert r["d1"] == -8.0 and r["d2"] == -1.5 and r["d3"] == 12.5 and r["d5"] == 3.25
-    # tepco_b, 40 A: 1,247.00 yen + 12.5 kWh x 29.80 yen = 1,247.00 + 372.50 = 1,619.50 -> 1,619
-    assert r["d4"] == 1619
-    v = a.fill_view()
+    # tepco_b, 40 A; 12.5 kWh rounds half up to 13 kWh: 1,247.00 + 13 x 29.80 (387.40) = 1,634.40 -> 1,634
+    assert r["d4"] == 1634
+    v = fill_view(a)
     assert v.amb_ok == 8 and v.amb_buffered == 0 and v.power_w == -1500
     a.close()
     assert session.closed
@@ -363,9 +366,10 @@ def test_buttons_flip_persist_and_cycle_screens():
     presses.append("A")
     run(a, clock, 1)
     assert a.flip and flips[-1] is True
+    n = session.today_requests  # the half-hourly prices ask for today's too (lib/app/bill.py)
     presses.append("B")
     run(a, clock, 1)
-    assert a.screen == "today" and session.today_requests == 1
+    assert a.screen == "today" and session.today_requests == n + 1
     presses.append("B")
     run(a, clock, 1)
     assert a.screen == "diagnostics"
@@ -493,7 +497,7 @@ def test_ambient_off_without_config():
     a, clock, session, http = build(d, cfg=cfg)
     run(a, clock, 100)
     assert http.calls == [] and a.amb is None
-    assert a.fill_view().ambient == "off"
+    assert fill_view(a).ambient == "off"
 
 
 def test_fifty_failed_polls_in_a_row_start_the_session_again():

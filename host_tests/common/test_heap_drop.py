@@ -60,6 +60,20 @@ def test_tariff_parsing_is_dropped_after_load():
     assert _gone("billing.plans") == []  # also after an error
 
 
+def test_forget_drops_only_what_was_loaded_since():
+    import lazy
+
+    for n in ("billing.holidays", "billing.usage"):
+        lazy.drop(n)
+    before = lazy.loaded()
+    lazy.load("billing.usage")  # it imports the calendar (billing), loaded already or not
+    lazy.load("billing.holidays")
+    assert _held("billing.usage") and _held("billing.holidays")
+    lazy.forget(before)
+    assert _gone("billing.usage", "billing.holidays") == []
+    assert "log" in sys.modules and "lazy" in sys.modules  # loaded before: kept
+
+
 def test_backlog_repair_code_is_dropped():
     p = tmp("sm_heap_backlog")
     with open(p, "wb") as f:

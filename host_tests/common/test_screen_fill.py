@@ -7,7 +7,7 @@ Plain asserts on CPython (pytest) and MicroPython (tools/mptest.py).
 import sys
 
 from test_app_loop import T0, Net, build, make_cfg, run
-from testkit import tmpdir
+from testkit import fill_view, tmpdir
 
 try:
     import framebuf
@@ -29,7 +29,7 @@ def test_main_gets_clock_period_today_and_status():
     a, clock, session, http = build(tmpdir(), network=Net())
     session.today = (2026, 1, 1, HALVES)  # T0 is 2026-01-01 09:00 Japan time
     run(a, clock, 12)
-    v = a.fill_view()
+    v = fill_view(a)
     assert v.clock == 9 * 60  # 09:00 local (UTC+9)
     assert v.period == (12, 22, 1, 21)  # reading day 22
     assert v.today_wh == 600 and v.today == HALVES
@@ -43,16 +43,17 @@ def test_today_is_never_another_days_chart():
     session.today = (2026, 1, 1, HALVES)
     run(a, clock, 12)
     asked = session.today_requests
-    assert a.fill_view().today_wh == 600
+    assert fill_view(a).today_wh == 600
     assert session.today_requests > asked  # the screens keep asking: the session fetches every 30 min
     clock.set_wall(T0 + 15 * 3600 + 60)  # 2026-01-02 00:01 Japan time: the session still holds the 1st
-    v = a.fill_view()
+    v = fill_view(a)
     assert v.today is None and v.today_wh is None  # not yesterday's figures as "today"
     session.today = (2026, 1, 2, [40] + [None] * 47)  # the fresh fetch
-    v = a.fill_view()
+    run(a, clock, 10)  # and a reading: the App's half-hourly prices learn the new day
+    v = fill_view(a)
     assert v.today_wh == 40 and v.today[0] == 40
     clock.clear_wall()
-    assert a.fill_view().today is None  # no clock: no day to trust
+    assert fill_view(a).today is None  # no clock: no day to trust
 
 
 def test_status_line_words_and_the_error_that_matters():
@@ -62,11 +63,11 @@ def test_status_line_words_and_the_error_that_matters():
     net.up = False
     run(a, clock, 1)
     session.state, session.error = "join", "no answer from the meter"
-    v = a.fill_view()
+    v = fill_view(a)
     assert (v.link, v.wifi, v.error) == ("join", "down", "no answer from the meter")
     session.state, session.error = "ready", None
     a.last_error = "clock: timed out"
-    v = a.fill_view()  # main shows no error; diagnostics shows the last one of any part
+    v = fill_view(a)  # main shows no error; diagnostics shows the last one of any part
     assert v.error is None
 
 
@@ -77,11 +78,11 @@ def test_diagnostics_and_connecting_fields():
     session.live = False
     session.state, session.status, session.progress = "scan", "Scanning (2/4)", 40
     run(a, clock, 3)
-    v = a.fill_view()
+    v = fill_view(a)
     assert (v.step, v.status, v.progress, v.reason) == ("scan", "Scanning (2/4)", 40, None)
     assert v.free_heap == 41234 and v.channel == 0x21 and v.ambient == "off" and v.amb_ok == 0
     session.state, session.error = "failed", "B-route ID rejected"
-    v = a.fill_view()
+    v = fill_view(a)
     assert v.step == "read" and v.reason == "B-route ID rejected" and v.progress is None
 
 

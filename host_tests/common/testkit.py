@@ -82,6 +82,20 @@ def raises(exc, fn, *args, **kw):
     raise AssertionError("%r did not raise %s" % (fn, exc.__name__))
 
 
+def fill_view(app, now=None):
+    """Every screen's fields of app.view (the loop fills only the screen on display); returns it."""
+    import lazy
+    from ui import view
+
+    if now is None:
+        now = app.clock()
+    if app.view is None:
+        app.view = view.View()
+    for name in ("connecting", "today", "diagnostics", "main"):
+        lazy.call("ui." + name, "fill", app.view, app, now)
+    return app.view
+
+
 class Rand:
     """Deterministic xorshift32: the same sequence on every interpreter."""
 

@@ -20,7 +20,8 @@ Hardware contract (all optional except uart, clock, wall):
   mqtt                 a lib/mqtt Publisher (cfg has mqtt): polled after the screen, one bounded
                        network operation per step at most
   history_path         the 30-minute history cache on flash (lib/billing/usage.py): the yen as the
-                       bill computes it and the forecast (bill); None: Tariff.charge() of the kWh
+                       bill computes it and the forecast (bill); None: no history, the period's
+                       kWh priced in the band of the half hour in progress
 Ambient: lib/ambient/forwarder.py (one record per ambient.interval s, a flash backlog).
 Network calls (NTP, an Ambient request, MQTT) that can block: at most one a step; the
 others wait for the next step (issue 11: the longest stretch without a watchdog feed).
@@ -31,7 +32,6 @@ import log
 import store
 from ambient import record
 from ambient.forwarder import Forwarder
-from billing import tariff
 from ticks import ticks_add, ticks_diff
 
 try:
@@ -96,7 +96,10 @@ class App:
         self.sync_time = sync_time
         self.mem_free = mem_free  # for the diagnostics screen
         self.store = store.Store(state_path)
-        self.tariff = tariff.load(cfg.get("charge_func"), cfg.get("tariff"))
+        t = lazy.call("billing.tariff", "load", cfg.get("charge_func"), cfg.get("tariff"))
+        self.tariff = t.save()  # plain data: the pricing code is loaded only by lib/app/bill.py
+        self.plugin = t.func  # a plug-in tariff's charge(A, kWh): called on every new kWh
+        t = None
         self.amperage = cfg["contract_amperage"]
         self._own_session = session is None
         self.session = session if session is not None else self._new_session()
@@ -116,16 +119,15 @@ class App:
         self.last_error = None
         self._charge_kwh = None
         self.charge_yen = None
-        self.bill = None  # tariff.estimate()'s (yen, flags, forecast Wh, forecast yen), or None
-        # [history_path, tariff.Period (lib/app/bill.py) or None, the half hour (x 64) and the
-        # session's history_seq (% 64) it was made for]; one list: the App's attribute map stays
-        # within its allocation
-        self._hist = None if history_path is None else [history_path, None, 0]
+        self.bill = None  # (yen, flags, forecast Wh, forecast yen) of the period, or None
+        # [history_path, lib/app/bill.py's prices or None, the half hour (x 64) and the session's
+        # history_seq (% 64) they were made for]; one list: the App's attribute map stays within
+        # its allocation
+        self._hist = [history_path, None, 0]
         self._reading_log_t = None
         self._recorded_t = None  # ticks (ms) of the reading in the last Ambient record
         # screen
         self.screen = "main"
-        self._period_day = None  # (local day, period()) of the last period() asked
         self.flip = bool(self.store.get("flip", False))
         self._dirty = True
         self._draw_t = now
@@ -454,40 +456,41 @@ class App:
         self._progress_t = now
 
     def _update_charge(self):
-        """The period's yen: with history_path, tariff.estimate() on the Period that lib/app/bill.py
-        makes each half hour and after each history answer (it caches the day, asks for those
-        missing); before the first Period or without history_path, Tariff.charge() of the kWh."""
+        """The period's yen (charge_yen) and bill: looked up in the prices that lib/app/bill.py makes
+        each half hour and after each history answer (it caches the day and asks for the days
+        missing), or from a plug-in tariff; None without a clock or the period's kWh."""
         s = self.session
         kwh = s.period_kwh
+        wh = -1 if kwh is None else int(kwh * 1000 + 0.5)
         w = self.wall()
         h = self._hist
-        p = None
-        if h is not None and w is not None:
-            w += 32400  # the meter's days are Japan time
-            k = w // 1800 * 64 + s.history_seq % 64
-            if k != h[2]:
+        pr = h[1]
+        if w is not None:
+            k = (w + 32400) // 1800 * 64 + s.history_seq % 64  # the meter's half hours: Japan time
+            # a new half hour (or history answer), or the period's Wh beyond the last step
+            if k != h[2] or pr is not None and pr[1] is not None and wh >= pr[1][-2]:
                 try:  # fourth argument: history answers since the last call
-                    h[1] = lazy.call("app.bill", "update", self, h[0], w, (k - h[2]) % 64, h[1])
+                    pr = h[1] = lazy.call("app.bill", "update", self, h[0], w, (k - h[2]) % 64, pr, wh)
                 except Exception as e:  # a flash or plug-in failure: tried again in half an hour
                     self._error("bill", e)
                 h[2] = k
                 self._charge_kwh = None
-            p = h[1]
-        if kwh is None:
+        if kwh is None or pr is None:
             self.charge_yen = self.bill = self._charge_kwh = None
             return
         if kwh == self._charge_kwh:
             return
         self._charge_kwh = kwh
+        fn = self.plugin
         try:
-            if p is None:
-                self.charge_yen = self.tariff.charge(self.amperage, kwh)
-            else:
-                b = self.bill = tariff.estimate(self.tariff, self.amperage, p, int(kwh * 1000 + 0.5))
-                self.charge_yen = b[0]
-        except Exception as e:  # a plug-in tariff may fail
+            yen = yen_at(pr[1], wh) if fn is None else int(fn(self.amperage, kwh) // 1)
+        except Exception as e:  # a plug-in tariff may fail, or answer something else than a number
             self.charge_yen = self.bill = None
             self._error("tariff", e)
+            return
+        x = pr[3]
+        self.charge_yen = yen
+        self.bill = (yen, pr[2], None if x is None else max(wh, pr[7]) + x, pr[4])
 
     def fresh_reading(self, now=None):
         """The latest reading when it is younger than _STALE_MS, else None."""
@@ -536,35 +539,10 @@ class App:
         )
 
     # --- view: what lib/ui's fill(v, app, now) functions read besides the public attributes ---
-    def fill_view(self, now=None):
-        """Every screen's fields of self.view (tests, tools); returns it. The loop fills only the
-        screen on display (lib/ui/screens.py module(name).fill)."""
-        from ui import view
-
-        if now is None:
-            now = self.clock()
-        if self.view is None:
-            self.view = view.View()
-        for name in ("connecting", "today", "diagnostics", "main"):
-            lazy.call("ui." + name, "fill", self.view, self, now)
-        return self.view
-
     def period(self):
-        """(m1, d1, m2, d2): first and last day of the billing period, or None without a clock."""
-        wall = self.wall()
-        if wall is None:
-            return None
-        day = (wall + self.cfg["utc_offset_s"]) // 86400
-        c = self._period_day
-        if c is None or c[0] != day:
-            import billing
-
-            y, m, d, _, _, _ = billing.local_date(wall, self.cfg["utc_offset_s"])
-            rd = self.cfg["collect_date"]
-            _, m1, d1 = billing.billing_period_start(rd, y, m, d)
-            _, m2, d2 = billing.billing_period_end(rd, y, m, d)
-            c = self._period_day = (day, (m1, d1, m2, d2))
-        return c[1]
+        """(m1, d1, m2, d2): first and last day of the billing period, or None before the first prices."""
+        pr = self._hist[1]
+        return None if pr is None else pr[5]
 
     def today(self):
         """Today's 48 half hours (Wh | None) from midnight, or None: never another day's (after
@@ -578,11 +556,11 @@ class App:
             self._error("today", e)
         t = s.today
         wall = self.wall()
-        if t is None or t[0] is None or wall is None:
+        pr = self._hist[1]
+        if t is None or t[0] is None or wall is None or pr is None:
             return None
-        import billing
-
-        if billing.days_from_civil(t[0], t[1], t[2]) != (wall + 32400) // 86400:  # the meter's day
+        n, y, m, d = pr[6]  # the meter's day when the prices were made (they are made at 00:00 too)
+        if n != (wall + 32400) // 86400 or t[0] != y or t[1] != m or t[2] != d:
             return None
         return t[3]
 
@@ -598,14 +576,13 @@ class App:
         return n
 
 
-def config_error_view(problems, page=0):
-    """A View for the config error screen (problems: list of "key: what is expected")."""
-    from ui import view
-
-    v = view.View()
-    v.problems = problems
-    v.page = page
-    return v
+def yen_at(steps, wh):
+    """The yen in lib/app/bill.py's steps [limit Wh, yen, ...] for the period's wh (Wh); None beyond
+    the last limit (the App asks for new prices then)."""
+    for i in range(0, len(steps), 2):
+        if wh < steps[i]:
+            return steps[i + 1]
+    return None
 
 
 def current_a(reading):

@@ -90,7 +90,7 @@ class Tariff:
         self._per_10a = per_10a  # milli-yen per 10 A
         self._tiers = tiers  # [(upper Wh | None, milli-yen per kWh)]
         self._adj = adjustment  # milli-yen per kWh
-        self._func = func
+        self.func = func  # a plug-in's charge(contract_amperage, kwh) -> yen, or None
         self.amperages = tuple(sorted(basic)) if basic else None
 
     def check(self, contract_amperage):
@@ -118,7 +118,7 @@ class Tariff:
 
     def charge(self, contract_amperage, kwh):
         """Undated estimate in whole yen (floored, >= 0) for kwh (float) used at contract_amperage (A)."""
-        fn = self._func
+        fn = self.func
         if fn is not None:
             try:
                 v = fn(contract_amperage, kwh)
@@ -146,7 +146,7 @@ class Tariff:
         A plug-in gets the period's kWh (float).
         """
         nb = self.nbands
-        if self._func is not None:
+        if self.func is not None:
             return self.charge(contract_amperage, sum(wh) / 1000), 0
         a = self.check(contract_amperage)
         bands = self.bands
@@ -178,6 +178,33 @@ class Tariff:
             yen += f * k // 1000  # floored on its own
             flags |= LEVY_NONE if age < 0 else LEVY_OLD if age >= 12 else 0
         return yen, flags
+
+    def save(self):
+        """This tariff as plain data for restore(): what the App keeps, so that this module's code
+        is loaded only when the bill is priced (each half hour)."""
+        return (
+            self.name,
+            self._basic,
+            self._per_10a,
+            self._tiers,
+            self._adj,
+            self.func,
+            self.bands,
+            self.band_names,
+            self.nbands,
+            self.off_mask,
+            self.off_days,
+            self.fuel,
+            self.levy,
+            self.fuel_by_use,
+        )
+
+
+def restore(data):
+    """The Tariff that Tariff.save() gave data for."""
+    t = Tariff(data[0], data[1], data[2], data[3], data[4], data[5])
+    t.bands, t.band_names, t.nbands, t.off_mask, t.off_days, t.fuel, t.levy, t.fuel_by_use = data[6:]
+    return t
 
 
 class Period:

@@ -55,7 +55,9 @@ def day_off(tariff, y, m, d):
 
 
 def _open(path):
-    """The cache file open for reading and writing; None when it is missing."""
+    """The cache file open for reading and writing; None when it is missing (or path is None)."""
+    if path is None:
+        return None
     try:
         return open(path, "r+b")
     except OSError:

