@@ -99,8 +99,8 @@ def check(name, axp):
 
 def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=None, banded=False):
     """Build the board's display and buttons. clock: ticks ms callable for the debouncing; banded:
-    the frame buffer holds a quarter of the panel's rows (1,600 B on the StickC instead of 6,400;
-    lib/ui/screens.py draws band by band), else all of them."""
+    the frame buffer holds an eighth of the panel's rows (800 B on the StickC instead of 6,400;
+    lib/ui/screens.py draws band by band, eight times a redraw), else all of them."""
     hold = Pin(_HOLD, Pin.OUT, value=1)
     if clock is None:
         from ticks import ticks_ms as clock
@@ -136,7 +136,7 @@ def setup(name: "str | None", clock=None, flip=False, brightness=100, palette=No
         w, h, init, orientations = 160, 80, st77xx.ST7735S_INIT, _ST7735S_LANDSCAPE
     else:
         w, h, init, orientations = 240, 135, st77xx.ST7789_INIT, _ST7789_LANDSCAPE
-    rows = (h + 3) // 4 if banded else 0
+    rows = (h + 7) // 8 if banded else 0
     display = st77xx.Panel(
         spi,
         Pin(_LCD_CS, Pin.OUT, value=1),

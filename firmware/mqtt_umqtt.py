@@ -12,6 +12,8 @@ there is no address, and a failed connect forgets it. Where the firmware lacks
 umqtt.simple: `mpremote mip install umqtt.simple`.
 """
 
+import gc
+
 from micropython import const
 from umqtt.simple import MQTTClient, MQTTException  # pyright: ignore[reportMissingImports]
 
@@ -43,6 +45,7 @@ class Client:
     def connect(self):
         """Open the connection; OSError naming the broker (never a credential) on failure."""
         self.close()
+        gc.collect()  # the socket and its buffers stay: low in the heap, not above the garbage
         net = self.net
         if net is not None:
             ip = net.ip(self.host)

@@ -2,7 +2,7 @@
 
 A panel is a framebuf.FrameBuffer in GS4_HMSB (16 palette colours) of its
 width and buffer_rows rows: the whole panel (160x80 = 6,400 bytes, 240x135 =
-16,200 bytes) or a band of it (buffer_rows < height: 160x20 = 1,600 bytes). A band
+16,200 bytes) or a band of it (buffer_rows < height: 160x10 = 800 bytes). A band
 panel is drawn band by band (lib/ui/screens.py draw): `top` says which panel
 row the frame buffer's first row is, and fill_rect, hline, vline, rect and
 blit take panel rows (y - top in the frame buffer; what falls outside the band

@@ -100,7 +100,7 @@ def app(root):
     path = root + "/SmartMeter.json"
     state = root + "/smartmeter.state.json"
     name = _json_key(path, "board")
-    # the display (or a safe one and a problem) and the buttons; a quarter of the frame buffer
+    # the display (or a safe one and a problem) and the buttons; an eighth of the frame buffer
     hw = board.setup(name, flip=bool(_json_key(state, "flip")), banded=True)
     del sys.modules["board"], board  # set-up code only: the drivers it built stay
     cfg, problems, stamp = read_config(path)

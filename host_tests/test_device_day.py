@@ -1,8 +1,9 @@
 """The device day (tools/device_day, `make bench`) in short: 2 simulated hours with every fault of
 the 24 h schedule (scaled), the app in the device-shaped MicroPython with the M5StickC's heap.
 
-Needs ../shared/tools/micropython-esp32like/micropython (or MICROPYTHON_ESP32LIKE): without it these
-tests fail and say where it should be, they do not skip.
+Needs ../shared/tools/micropython-esp32like/micropython (or MICROPYTHON_ESP32LIKE) and mosquitto
+(the config has MQTT on): without them these tests fail and say where the VM should be or how to
+install mosquitto, they do not skip.
 """
 
 import os
@@ -27,9 +28,9 @@ def _vm():
     build.check_vm()  # raises Missing (a failure, not a skip) with the path and the recipe
 
 
-def _day(tmp, hours, lose=0, faults=True):
+def _day(tmp, hours, lose=0, faults=True, mqtt=True):
     _vm()
-    d = device_day.Day(hours, 1, lose=lose, faults=faults)
+    d = device_day.Day(hours, 1, lose=lose, faults=faults, mqtt=mqtt)
     d.run(str(tmp))
     return report.results(d)
 
@@ -60,6 +61,36 @@ def test_no_memory_error_and_no_record_lost(day):
     assert day["leaks"] == 0
 
 
+def test_every_feature_is_on_and_mqtt_messages_arrive(day):
+    assert day["features"].startswith("tariff with 3 bands, fuel 3 months + levy, collect_date schedule")
+    assert day["mqtt"]
+    # a state every 10 s while readings are fresh: 720 in 2 h, less the outages and reconnects
+    assert day["mqtt_states"] > 300
+    assert day["mqtt_configs"] >= 5  # one retained config per sensor (power, currents, kWh, yen ...)
+    assert day["mqtt_config_msgs"] >= 2 * day["mqtt_configs"]  # sent again after the reboot
+    assert day["mqtt_bad"] == []
+    assert day["mqtt_status"].get("online", 0) >= 2  # one per boot
+    assert day["mqtt_status"].get("offline", 0) >= 1  # the reset's last will
+    assert not [p for p in report.problems(day) if "MQTT" in p]
+
+
+def test_no_state_message_is_a_failure(day):
+    assert not [p for p in report.problems(day) if "MQTT" in p]
+    r = dict(day, mqtt_states=0)
+    assert "MQTT configured but no state message arrived at the broker" in report.problems(r)
+    r = dict(day, mqtt_configs=0)
+    assert "MQTT configured but no discovery config arrived at the broker" in report.problems(r)
+
+
+def test_the_mqtt_password_is_a_checked_secret():
+    import harness
+
+    doc = world.config(harness, "http://ambient.test:1", 1883)
+    assert doc["mqtt"]["password"] == world.MQTT_PW
+    assert world.MQTT_PW in world.secrets(harness)  # a log line showing it counts as a leak
+    assert "mqtt" not in world.config(harness, "http://ambient.test:1")
+
+
 def test_the_measurements_are_there(day):
     assert day["steady_samples"] >= 18  # 24 samples, those within 10 min of a boot left out
     assert day["cycles"] > 400
@@ -84,10 +115,13 @@ def test_the_heap_budgets(day):
 
 
 def test_a_record_that_never_arrives_is_counted_lost(tmp_path):
-    r = _day(tmp_path, 0.25, lose=5, faults=False)  # the stand-in answers 200 to the 5th and drops it
+    # the stand-in answers 200 to the 5th and drops it; without MQTT (--no-mqtt), which is then no failure
+    r = _day(tmp_path, 0.25, lose=5, faults=False, mqtt=False)
     assert r["made"] > 5
     assert r["lost"] == 1
     assert any("never received" in p for p in report.problems(r))
+    assert not r["mqtt"] and r["mqtt_states"] is None
+    assert not [p for p in report.problems(r) if "MQTT" in p]
 
 
 def test_a_missing_vm_fails_and_names_the_recipe(capsys, monkeypatch):
@@ -95,6 +129,17 @@ def test_a_missing_vm_fails_and_names_the_recipe(capsys, monkeypatch):
     assert device_day.main(["--vm", "/nonexistent/micropython", "--hours", "0.1"]) == 2
     out = capsys.readouterr().out
     assert "/nonexistent/micropython" in out and "build.sh" in out
+    assert out.strip().endswith("records_lost=NA")
+
+
+def test_a_missing_mosquitto_fails_and_names_the_install_command(capsys, monkeypatch):
+    _vm()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(world, "SBIN", ("/nonexistent/",))
+    assert device_day.main(["--hours", "0.1"]) == 2
+    out = capsys.readouterr().out
+    assert "mosquitto is not installed" in out and "apt-get install -y mosquitto" in out
+    assert "--no-mqtt" in out
     assert out.strip().endswith("records_lost=NA")
 
 

@@ -1,10 +1,10 @@
 """A panel drawn band by band shows what a whole frame buffer shows (MicroPython webassembly build).
 
 firmware/st77xx.py can hold a band of the panel's rows (Panel(..., rows=n); board.setup(banded=True)
-gives the app a quarter: 1,600 B instead of 6,400 on the StickC), and lib/ui/screens.py draw() then
+gives the app an eighth: 800 B instead of 6,400 on the StickC), and lib/ui/screens.py draw() then
 draws the screen band by band, sending each band but the last (the caller's show() sends that). For
 every case of host_tests/common/test_screens.py, the RGB565 picture the panel receives from a banded
-Panel (bands of 20 rows at 160x80; 34 rows at 240x135, so the last band is shorter) is put together
+Panel (bands of 10 rows at 160x80; 17 rows at 240x135, so the last band is shorter) is put together
 from the SPI stream and compared with the picture of a whole-frame Panel, byte for byte. Also: one
 window (RAMWR) per band, the banded frame buffer's size, and that a banded redraw of the main screen
 allocates less than 1 KB (its strings are made once per redraw, not once per band).
@@ -87,7 +87,7 @@ out = {}
 for case in T.CASES:
     name, screen, size, fields = case
     w, h = size
-    rows = 20 if h == 80 else 34
+    rows = 10 if h == 80 else 17  # board.setup(banded=True): (h + 7) // 8
     pics = []
     for r in (0, rows):
         log = []
@@ -111,7 +111,7 @@ class QuietSPI:
         pass
 
 init = st77xx.ST7735S_INIT
-p = st77xx.Panel(QuietSPI(), Quiet(), Quiet(), None, 160, 80, init, ORIENT, lambda p: None, rows=20)
+p = st77xx.Panel(QuietSPI(), Quiet(), Quiet(), None, 160, 80, init, ORIENT, lambda p: None, rows=10)
 v = T.make_view(T.CASES[0][3])
 screens.draw(p, v, "main")
 p.show()
@@ -152,16 +152,16 @@ def test_every_screen_drawn_in_bands_is_the_whole_frame_picture(bands):
         assert r["same"] == [], (name, r["same"][:5])
 
 
-def test_one_window_per_band_and_a_quarter_of_the_frame_buffer(bands):
+def test_one_window_per_band_and_an_eighth_of_the_frame_buffer(bands):
     for name, r in bands.items():
         if name == "alloc_main":
             continue
         full, banded = r["bytes"]
         assert r["windows"][0] == 1, name
         if full == 160 * 80 // 2:
-            assert banded == 160 * 20 // 2 and r["windows"][1] == 4, (name, r)
+            assert banded == 160 * 10 // 2 and r["windows"][1] == 8, (name, r)
         else:
-            assert full == 240 * 135 // 2 and banded == 240 * 34 // 2 and r["windows"][1] == 4, (name, r)
+            assert full == 240 * 135 // 2 and banded == 240 * 17 // 2 and r["windows"][1] == 8, (name, r)
 
 
 def test_a_banded_redraw_of_the_main_screen_allocates_less_than_1_kb(bands):

@@ -393,7 +393,8 @@ def test_a_damaged_store_means_a_scan_not_a_crash(make_rig, pan, baseline):
 
 def test_the_longest_line_fits_the_line_buffer(make_rig):
     # the baseline's Get E2+E4 answer as hex ERXUDP with RSSI and SIDE (BP35C0) is the longest
-    # line the session must hold (~940 B; the session's LineReader holds 1,024 B)
+    # line the session must hold (~940 B; the session's LineReader holds 1,024 B while a history
+    # fetch runs, 384 B otherwise)
     rig = make_rig(
         module_kw={"dialect": "bp35c0", "rssi": True, "binary": False},
         meter_kw={"solar": 6000},
@@ -402,11 +403,14 @@ def test_the_longest_line_fits_the_line_buffer(make_rig):
     )
     s = rig.session
     longest = [0]
+    sizes = set()  # the reader's buffer when a line longer than 384 B was sent
     emit = rig.module._erxudp
 
     def measure(*args, **kw):
         line = emit(*args, **kw)
         longest[0] = max(longest[0], len(line))
+        if len(line) > 384:
+            sizes.add(s._reader._size)
         return line
 
     rig.module._erxudp = measure
@@ -415,3 +419,6 @@ def test_the_longest_line_fits_the_line_buffer(make_rig):
     assert rig.sent(GET, 0xE2)[-1][3] == b"\xe2\xe4"
     assert 900 < longest[0] <= 1000, longest[0]
     assert s._reader.dropped == 0 and s.counters["bad_lines"] == 0
+    assert sizes == {1024}
+    rig.until(lambda: s._fetch is None, 60000)  # no day waits: the fetcher goes, the buffer shrinks
+    assert s._reader._size == 384

@@ -173,3 +173,20 @@ def test_readfrom_reads_the_uart_straight_into_the_buffer():
     r = sk.LineReader(64)
     assert _read(r, b"OK 01\r\n" + b"X" * 200 + b"\r\nOK\r\n", 1000) == [b"OK 01", b"OK"]
     assert r.dropped == 1 and len(r) == 0
+
+
+def test_resize_keeps_what_is_buffered_and_sets_the_longest_line():
+    r = sk.LineReader(64)
+    long_line = b"X" * 100
+    r.feed(long_line + b"\r\nOK\r\n")
+    assert r.next_line() == b"OK" and r.dropped == 1  # 100 B does not fit 64 B: dropped
+    r.feed(b"EVENT 21 " + IP.encode()[:10])  # half a line waits in the buffer
+    r.resize(256)
+    r.feed(IP.encode()[10:] + b" 00\r\n" + long_line + b"\r\n")
+    assert r.next_line() == b"EVENT 21 " + IP.encode() + b" 00"
+    assert r.next_line() == long_line and r.dropped == 1  # fits now
+    r.feed(b"EVENT 2")
+    r.resize(16)
+    r.feed(b"5 x\r\n" + long_line + b"\r\nOK\r\n")
+    assert r.next_line() == b"EVENT 25 x"
+    assert r.next_line() == b"OK" and r.dropped == 2  # short again: the long line is dropped

@@ -292,6 +292,21 @@ class LineReader:
             self._end = self._size
             self._pending = bytes(data[k:])
 
+    def resize(self, size):
+        """Use a buffer of size bytes from now on (>= 16 and >= the bytes buffered, which move
+        with it): the session holds a long one only while history answers are expected."""
+        n = self._end - self._start
+        size = max(size, 16, n)
+        if size == self._size:
+            return
+        buf = bytearray(size)
+        buf[:n] = self._mv[self._start : self._end]
+        self._buf = buf
+        self._mv = memoryview(buf)
+        self._size = size
+        self._start = 0
+        self._end = n
+
     def readfrom(self, uart):
         """Read what uart has (uart.readinto) straight into the free part of the buffer; drain
         with next_line() after each call (a line that fills the buffer is dropped there, which

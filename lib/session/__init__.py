@@ -77,6 +77,7 @@ _CHECK_MS = const(60000)  # billing period check
 _HQ = const(4)  # history days waiting at most
 _TX = const(128)  # SKSENDTO buffer: header (<= 65 B) and frame (<= 20 B but an INFC_Res)
 _LINE = const(1024)  # longest line: an E2+E4 answer as hex ERXUDP with RSSI and SIDE, ~940 B
+_LINE_SHORT = const(384)  # the longest of every other line (a reading's answer: ~230 B)
 
 
 class Reading:
@@ -168,7 +169,7 @@ class Session:
         if dialect == "auto":
             dialect = store.get("dialect") or "bp35a1"
         self._dss = dialect == "bp35c0"
-        self._reader = sk.LineReader(_LINE)
+        self._reader = sk.LineReader(_LINE_SHORT)  # _LINE while a history fetch runs
         self._txmv = memoryview(bytearray(_TX))
         self._txh = 0
         self._text = _Text()
@@ -243,6 +244,7 @@ class Session:
                 if line is None:
                     break
                 self._on_line(line)
+        self._text.line = b""  # the last line read is not kept alive for the log (up to 1 KB)
         t = self._today_t  # expire stamps while they are young: ticks_diff wraps after 6.2 days
         if t is not None and ticks_diff(now, t) >= _TODAY_MS:
             self._today_t = None
@@ -330,6 +332,7 @@ class Session:
         for m in ("session.join", "link.sk_scan"):
             lazy.drop(m)
         _drop_history()
+        self._reader.resize(_LINE_SHORT)
 
     def _set_dss(self, dss):
         """The dialect (BP35C0: SIDE in SKSENDTO); the SKSENDTO header once joined."""
@@ -604,6 +607,7 @@ class Session:
                 if ticks_diff(t, now) <= 0:
                     if run:
                         if h is None:
+                            self._reader.resize(_LINE)  # room for the answers
                             fetch = lazy.load("session.history").Fetch
                             h = self._fetch = fetch(
                                 self._days,

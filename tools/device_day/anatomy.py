@@ -2,7 +2,7 @@
 fresh VM of the same build (vm/anatomy_boot.py), dependencies first, so each row is what that
 module adds: its bytecode, the objects its import made, and the qstrs it interned (the pool bytes
 include a whole new pool when this module's names filled the last one). Then the M5StickC's
-st77xx.Panel as board.setup(banded=True) builds it (a frame buffer of a quarter of the rows, band,
+st77xx.Panel as board.setup(banded=True) builds it (a frame buffer of an eighth of the rows, band,
 palette). What the day's live heap holds beyond these is the app's objects (App, Session and its
 buffers, Forwarder, Backlog, View, readings, qstrs made at run time)."""
 

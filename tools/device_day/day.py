@@ -1,7 +1,7 @@
 """The whole app for a simulated day inside a MicroPython VM with the M5StickC's heap.
 
   .venv/bin/python tools/device_day/day.py [--hours 24] [--seed 1] [--json] [--log]
-        [--no-anatomy] [--strict-heap] [--tree DIR] [--keep DIR]
+        [--no-anatomy] [--no-mqtt] [--strict-heap] [--tree DIR] [--keep DIR]
 
 The VM is ../shared/tools/micropython-esp32like/micropython (MicroPython v1.27.0,
 32-bit, float32, requests/umqtt frozen), with an exact -X heapsize. Inside it
@@ -10,7 +10,14 @@ only what the device holds: /lib compiled as tools/deploy.py compiles it,
 tools/device_day/vm/ for what the ESP32 has in C: time, gc, machine, network,
 ntptime and socket (the VM's real sockets, shaped like lwIP's). Outside, in this
 process: the BP35A1 + meter simulator (sim/) with the fault schedule
-(world.py), the Ambient stand-in (an HTTP server on 127.0.0.1) and the measuring.
+(world.py), the Ambient stand-in (an HTTP server on 127.0.0.1), a real mosquitto
+on a free 127.0.0.1 port with a password file (the app publishes to it through
+firmware/mqtt_umqtt.py and the VM's frozen umqtt.simple; a paho subscriber here
+counts the state messages and discovery configs) and the measuring. The config
+has every feature on (world.config: time-of-use tariff with dated figures,
+collect_date schedule, MQTT). The broker runs in real time while the VM's clock
+is virtual: the app publishes every 10 virtual s, far more often than the
+keep-alive (30 s) asks in real time, so the broker never drops it for silence.
 
 The heap: a calibration boot first measures what the harness itself holds
 (stand-ins, link: ~12.5 KB, their code is in the heap, unlike the device's C
@@ -43,8 +50,9 @@ module, the panel's buffers.
 
 Prints a Markdown report ending with the BENCH line; exits 1 when a figure
 misses its budget (live heap <= 72 KB, no MemoryError, no failed 8 KB check,
-every refresh cycle < 4 KB, no record lost) or the day did not work; 2 when
-the VM is missing.
+every refresh cycle < 4 KB, no record lost, MQTT state messages and discovery
+configs received) or the day did not work; 2 when the VM or mosquitto is
+missing (--no-mqtt runs without MQTT).
 """
 
 import argparse
@@ -109,7 +117,7 @@ class VmOutput:
 class Day:
     """One simulated day: the VM booted (again after each reset), its exchanges answered."""
 
-    def __init__(self, hours, seed, echo=False, lose=0, faults=True):
+    def __init__(self, hours, seed, echo=False, lose=0, faults=True, mqtt=True):
         from device_day import world
 
         self.hours = hours
@@ -117,6 +125,11 @@ class Day:
         self.period = self.end // 24
         self.world = world.World(hours, seed, faults)
         self.ambient = None
+        self.mqtt = mqtt
+        self.broker = None
+        self.listener = None
+        self.config = None
+        self._offline = 0  # "offline" status messages heard before the latest boot
         self.lose = lose
         self.echo = echo
         self.boots = []
@@ -149,16 +162,25 @@ class Day:
         from device_day import world
 
         flash, stand = build.build(tmp)
+        port = None
+        if self.mqtt:  # before anything else starts: Missing when mosquitto is not installed
+            self.broker = world.Broker(tmp)
+            self.broker.start()
+            port = self.broker.port
         self.ambient = world.Ambient(self.world, self.lose)
-        build.write_config(flash, world.config(self.world.harness, self.ambient.url))
-        path = os.path.join(tmp, "link.sock")
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(path)
-        srv.listen(1)
-        srv.settimeout(60)
-        env = dict(os.environ, MICROPYPATH=stand, DAY_FLASH=flash, DAY_STANDINS=stand, DAY_LINK=path)
+        srv = None
         t0 = time.monotonic()
         try:
+            if self.broker:
+                self.listener = world.Listener(port)
+            self.config = world.config(self.world.harness, self.ambient.url, port)
+            build.write_config(flash, self.config)
+            path = os.path.join(tmp, "link.sock")
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(path)
+            srv.listen(1)
+            srv.settimeout(60)
+            env = dict(os.environ, MICROPYPATH=stand, DAY_FLASH=flash, DAY_STANDINS=stand, DAY_LINK=path)
             self.empty_vm, self.empty_q = build.empty_vm()
             self.pools = build.qstr_pools()
             cal = self._boot(srv, env, tmp, build.HEAP, "calibration")
@@ -187,14 +209,29 @@ class Day:
                     self.resets.append((self.world.clk.now_ms, cause))
                     self.world.reset_uart()
                     self.world.advance(self.world.clk.now_ms + BOOT_MS)
+            self._drain()
         finally:
-            srv.close()
+            if srv is not None:
+                srv.close()
             self.ambient.close()
+            if self.listener is not None:
+                self.listener.close()
+            if self.broker is not None:
+                self.broker.stop()
         self.seconds = time.monotonic() - t0
+
+    def _drain(self):
+        """Give what the app published the time to cross the broker: until the last VM's
+        "offline" (its last will, or the polite close) arrived, at most a few real seconds."""
+        lis = self.listener
+        end = time.monotonic() + 3
+        while lis is not None and time.monotonic() < end and lis.status.get("offline", 0) <= self._offline:
+            time.sleep(0.05)
 
     def _boot(self, srv, env, tmp, heap, cause):
         """One VM process, served until it ends, resets or dies (the calibration boot: until it
         reported what the harness holds). boot["why"] says how it ended."""
+        self._offline = self.listener.status.get("offline", 0) if self.listener else 0
         proc = subprocess.Popen(
             [build.VM, "-X", "heapsize=%d" % heap, "-m", "day_boot"],
             env=env,
@@ -313,6 +350,12 @@ def main(argv=None):
     ap.add_argument("--log", action="store_true", help="echo the VM's output while it runs")
     ap.add_argument("--no-anatomy", action="store_true", help="skip the per-module heap breakdown")
     ap.add_argument(
+        "--no-mqtt",
+        action="store_true",
+        help="no mqtt section in the config and no broker (without it the day needs mosquitto:"
+        " apt-get install -y mosquitto; missing, it exits 2)",
+    )
+    ap.add_argument(
         "--strict-heap",
         action="store_true",
         help="-X heapsize=111936 with the harness inside (the app gets less)",
@@ -329,18 +372,20 @@ def main(argv=None):
     vm = args.vm or os.environ.get("MICROPYTHON_ESP32LIKE")
     if vm:
         build.VM = os.path.abspath(vm)
-    from device_day import report
+    from device_day import report, world
 
     try:
         build.check_vm()
-    except build.Missing as e:
+        if not args.no_mqtt:
+            world.check_mosquitto()
+    except (build.Missing, world.Missing) as e:
         print("device_day: %s" % e)
         print(report.bench_line(None))
         return 2
     tmp = args.keep or tempfile.mkdtemp(prefix="device_day-")
     os.makedirs(tmp, exist_ok=True)
     try:
-        day = Day(args.hours, args.seed, echo=args.log)
+        day = Day(args.hours, args.seed, echo=args.log, mqtt=not args.no_mqtt)
         day.run(tmp, strict=args.strict_heap)
         r = report.results(day)
         if not args.no_anatomy and r["modules"]:

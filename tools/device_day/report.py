@@ -69,7 +69,15 @@ def results(day):
     got = set(amb.received)
     mods = app_modules()
     resident = sorted(m for m in (boots[-1]["output"].modules if boots else []) if m in mods)
+    lis = day.listener
     return {
+        "features": world.features(day.config) if day.config else "no config written",
+        "mqtt": bool(day.config and day.config.get("mqtt")),
+        "mqtt_states": lis.states if lis else None,
+        "mqtt_configs": len(lis.configs) if lis else None,
+        "mqtt_config_msgs": lis.config_msgs if lis else None,
+        "mqtt_status": dict(lis.status) if lis else {},
+        "mqtt_bad": [repr(b) for b in lis.bad[:3]] if lis else [],
         "hours": day.hours,
         "seconds": round(day.seconds, 1),
         "heap_cap": build.HEAP,
@@ -185,6 +193,13 @@ def problems(r):
         out.append("the day did not reach its end")
     if r["leaks"]:
         out.append("%d log lines show a credential" % r["leaks"])
+    if r.get("mqtt"):
+        if not r["mqtt_states"]:
+            out.append("MQTT configured but no state message arrived at the broker")
+        if not r["mqtt_configs"]:
+            out.append("MQTT configured but no discovery config arrived at the broker")
+        if r["mqtt_bad"]:
+            out.append("state messages that are not the app's JSON: %s" % ", ".join(r["mqtt_bad"]))
     return out
 
 
@@ -200,6 +215,32 @@ def bench_line(r):
         v("memory_errors"),
         v("frag_fail"),
     ) + " max_cycle_alloc_B=%s records_lost=%s" % (v("cycle_max"), v("lost"))
+
+
+def _enabled(r):
+    """The one line on what the config enabled and what the broker got."""
+    got = ""
+    if r.get("mqtt"):
+        got = "; the broker got %s state messages and %s discovery configs"
+        got %= (r["mqtt_states"], r["mqtt_configs"])
+    return "Enabled: %s%s." % (r["features"], got)
+
+
+def _mqtt(r):
+    if not r.get("mqtt"):
+        return "not configured"
+    st = r["mqtt_status"]
+    return "%s / %s (%s messages) / %d, %d" % (
+        r["mqtt_states"],
+        r["mqtt_configs"],
+        r["mqtt_config_msgs"],
+        st.get("online", 0),
+        st.get("offline", 0),
+    )
+
+
+def _mqtt_ok(r):
+    return bool(r["mqtt_states"] and r["mqtt_configs"] and not r["mqtt_bad"])
 
 
 def _b(v):
@@ -250,6 +291,8 @@ def report(r):
         "| longest gap between watchdog feeds | %s | < 60 s |"
         % ("n/a" if r["wdt_gap"] is None else "%.1f s" % (r["wdt_gap"] / 1000)),
         "| resets (the planned one included) / VM crashes | %d / %d | |" % (len(r["resets"]), r["crashes"]),
+        "| MQTT at the broker: state messages / discovery configs (messages) / status online, offline |"
+        " %s | states > 0, configs > 0%s |" % (_mqtt(r), ": " + _ok(_mqtt_ok(r)) if r.get("mqtt") else ""),
         "| real time of the run | %.0f s | |" % r["seconds"],
         "",
     ]
@@ -277,6 +320,8 @@ def report(r):
         )
     out += [
         "An empty VM holds %s (kept in: the device has its own start-up state)." % _b(r["empty_vm"]),
+        "",
+        _enabled(r),
         "",
         "Live heap at each sample (h:B; * within 10 min of a boot, ! the 8 KB bytearray failed): "
         + " ".join(

@@ -9,10 +9,19 @@ re-authenticates) at 3 h; the meter ends the session and the next join fails
 reset at 12 h (the VM process is killed and a new one boots on the same
 flash, the backlog file included; the Wi-SUN module keeps its state, as a
 reset of the ESP32 leaves the HAT powered).
+
+The config has every feature on: a time-of-use tariff (bands, days off with the
+public holidays, dated fuel-cost figures and the levy), collect_date as a
+per-month schedule, and MQTT to a real mosquitto (Broker) on 127.0.0.1, whose
+messages a paho subscriber (Listener) counts.
 """
 
 import http.server
 import json
+import os
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from typing import Any
@@ -23,6 +32,31 @@ WKEY = "5a0c0123456789ab"
 WIFI_PW = "wifi-Secret-42"
 NEVER = 0x3FFFFFFF  # "no event": the VM's clock stays below it (12 days)
 STALL_S = 1.0  # a time-out: the stand-in holds the request this long (the VM gives up after 0.3 s)
+MQTT_USER = "meter"
+MQTT_PW = "mqtt-Secret-77"
+MQTT_TOPIC = "smartmeter/device-day"
+MQTT_INSTALL = "apt-get install -y mosquitto"
+WAIT_S = 10  # bounded real-time waits for the broker
+SBIN = ("/usr/sbin/", "/usr/bin/")  # where Debian puts mosquitto, when PATH lacks it
+# A made-up test tariff (the shapes of docs/tariffs.md): three bands, days off with the public
+# holidays and one fixed day, fuel-cost figures for every bill month the day (from START,
+# 2025-12-03) can fall in, the levy from 2025-05.
+TARIFF = {
+    "name": "device day TOU",
+    "basic": {"40": 1247.00},
+    "bands": [
+        {"name": "night", "time": "01:00-06:00", "yen": 27.86},
+        {"name": "off", "days": "off", "yen": 30.12},
+        {"name": "day", "yen": 35.76},
+    ],
+    "days_off": ["sat", "sun", "holidays", "12-31"],
+    "adjustments": {
+        "fuel": {"2025-11": -1.52, "2025-12": -1.23, "2026-01": -1.05},
+        "levy": {"2025-05": 3.98},
+    },
+}
+# the reading day per month (2025-12-03..04 lies inside the period from 2025-11-21: no boundary)
+COLLECT = {"2025-11": 21, "2025-12": 22, "2026-01": 21, "default": 22}
 
 
 def schedule(hours):
@@ -43,23 +77,192 @@ def schedule(hours):
     ]
 
 
-def config(harness, ambient_url):
-    """The device's SmartMeter.json: the simulator's credentials, the Ambient stand-in."""
-    return {
+def config(harness, ambient_url, mqtt_port=None):
+    """The device's SmartMeter.json: the simulator's credentials, the Ambient stand-in, the test
+    tariff and reading-day schedule, and (mqtt_port) the local broker."""
+    doc = {
         "id": harness.bp35a1.DEFAULT_ID,
         "password": harness.bp35a1.DEFAULT_PASSWORD,
         "contract_amperage": "40",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
+        "collect_date": COLLECT,
+        "tariff": TARIFF,
         "board": "m5stickc",
         "ambient": {"channel_id": "4242", "write_key": WKEY, "url": ambient_url, "interval": 30},
         "wifi": {"ssid": "home", "password": WIFI_PW},
         "display": {"night": {"start": "23:00", "end": "06:00", "brightness": 20}},
     }
+    if mqtt_port:
+        doc["mqtt"] = {
+            "host": "127.0.0.1",  # vm/hw_network: a dotted address resolves to itself
+            "port": mqtt_port,
+            "user": MQTT_USER,
+            "password": MQTT_PW,
+            "client_id": "device-day",
+            "topic": MQTT_TOPIC,
+        }
+    return doc
+
+
+def features(doc):
+    """What the config enables, in a few words (for the report)."""
+    t = doc.get("tariff")
+    out = []
+    if isinstance(t, dict):
+        out.append("tariff with %d bands" % len(t.get("bands") or ()))
+        adj = t.get("adjustments") or {}
+        if adj:
+            out.append("fuel %d months + levy" % len(adj.get("fuel") or ()))
+    elif doc.get("charge_func"):
+        out.append("charge_func " + doc["charge_func"])
+    cd = doc.get("collect_date")
+    if isinstance(cd, dict):
+        out.append("collect_date schedule (%d months + default)" % (len(cd) - 1))
+    else:
+        out.append("collect_date %s" % cd)
+    out.append("MQTT" if doc.get("mqtt") else "no MQTT")
+    return ", ".join(out)
 
 
 def secrets(harness):
-    return (WKEY, WIFI_PW, harness.bp35a1.DEFAULT_PASSWORD, harness.bp35a1.DEFAULT_ID)
+    return (WKEY, WIFI_PW, MQTT_PW, harness.bp35a1.DEFAULT_PASSWORD, harness.bp35a1.DEFAULT_ID)
+
+
+class Missing(Exception):
+    """mosquitto is not installed: the message names the install command."""
+
+
+def tool(name):
+    """The path of a mosquitto program, or Missing naming the install command."""
+    path = shutil.which(name) or next((p for p in (d + name for d in SBIN) if os.path.exists(p)), None)
+    if path is None:
+        raise Missing(
+            "%s is not installed: the device day's MQTT needs the mosquitto broker (%s), or run"
+            " with --no-mqtt" % (name, MQTT_INSTALL)
+        )
+    return path
+
+
+def check_mosquitto():
+    tool("mosquitto")
+    tool("mosquitto_passwd")
+
+
+class Broker:
+    """mosquitto on a free 127.0.0.1 port, one user (MQTT_USER / MQTT_PW), no anonymous access,
+    its config, password file and log in folder. start(), stop(), log()."""
+
+    def __init__(self, folder):
+        self.mosquitto = tool("mosquitto")
+        passwd = tool("mosquitto_passwd")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        pw_file = os.path.join(folder, "mosquitto.passwd")
+        subprocess.run([passwd, "-b", "-c", pw_file, MQTT_USER, MQTT_PW], check=True, capture_output=True)
+        self.conf = os.path.join(folder, "mosquitto.conf")
+        self.log_path = os.path.join(folder, "mosquitto.log")
+        lines = [
+            "listener %d 127.0.0.1" % self.port,
+            "allow_anonymous false",
+            "password_file " + pw_file,
+            "persistence false",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # as root it would switch to a user who cannot read the files
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "a") as logf:
+            cmd = [self.mosquitto, "-c", self.conf]
+            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
+        end = time.monotonic() + WAIT_S
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mosquitto exited: " + self.log())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("mosquitto did not listen: " + self.log())
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(WAIT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT_S)
+            self.proc = None
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+
+class Listener:
+    """A paho subscriber on '#' (as MQTT_USER): counts the state messages (MQTT_TOPIC/state, each
+    one JSON with power_w), the discovery configs (homeassistant/.../config) and the status
+    messages; keeps the last state and any payload that was not JSON."""
+
+    def __init__(self, port):
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.lock = threading.Lock()
+        self.states = 0
+        self.configs = set()  # topics: one per sensor, sent again on each connect
+        self.config_msgs = 0
+        self.status = {}  # payload -> count
+        self.bad = []
+        self.last_state = None
+        self.ready = threading.Event()
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id="device-day-listener")
+        c.username_pw_set(MQTT_USER, MQTT_PW)
+
+        def on_connect(c, u, f, rc, p):
+            if not rc.is_failure:
+                c.subscribe("#")
+
+        c.on_connect = on_connect
+        c.on_subscribe = lambda c, u, mid, rc, p: self.ready.set()
+        c.on_message = lambda c, u, m: self._got(m.topic, bytes(m.payload))
+        c.connect("127.0.0.1", port, 60)
+        c.loop_start()
+        self.client = c
+        if not self.ready.wait(WAIT_S):
+            self.close()
+            raise RuntimeError("the MQTT listener did not subscribe")
+
+    def _got(self, topic, payload):
+        with self.lock:
+            if topic == MQTT_TOPIC + "/state":
+                try:
+                    doc = json.loads(payload)
+                    if not isinstance(doc, dict) or "power_w" not in doc:
+                        raise ValueError
+                except ValueError:
+                    self.bad.append(payload[:80])
+                    return
+                self.states += 1
+                self.last_state = doc
+            elif topic == MQTT_TOPIC + "/status":
+                k = payload.decode("utf-8", "replace")
+                self.status[k] = self.status.get(k, 0) + 1
+            elif topic.startswith("homeassistant/") and topic.endswith("/config"):
+                self.config_msgs += 1
+                self.configs.add(topic)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 class World:

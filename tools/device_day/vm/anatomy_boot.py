@@ -4,7 +4,7 @@ Mounts the flash and the stand-ins as the day does (no harness link), imports
 DAY_MODULES in the order given, and prints per module the live heap it added
 after gc.collect() and the qstr pools before and after (micropython.qstr_info);
 then builds the M5StickC's st77xx.Panel as firmware/board.py setup(banded=True) builds it (a
-frame buffer of a quarter of the rows, drawn band by band) and prints what it holds.
+frame buffer of an eighth of the rows, drawn band by band) and prints what it holds.
 """
 
 import gc
@@ -56,7 +56,7 @@ try:
         st77xx.ST7735S_INIT,
         ((0x68, 1, 26), (0xA8, 1, 26)),
         lambda p: None,
-        rows=(80 + 3) // 4,  # board.setup(banded=True): a quarter of the rows
+        rows=(80 + 7) // 8,  # board.setup(banded=True): an eighth of the rows
     )
     mark("=panel")
     print("ANATBUF", len(panel.buffer), panel.buffer_rows)
