@@ -20,8 +20,8 @@ _MP = sys.implementation.name == "micropython"  # CPython's heap needs no help (
 
 def load(name):
     """The module `name` (dotted, e.g. "session.join"), imported if it is not yet."""
-    if _MP and name not in sys.modules:
-        gc.collect()  # see above: a few ms on the device, a few times each half hour
+    if name not in sys.modules:
+        collect()  # see above: a few ms on the device, a few times each half hour
     __import__(name)
     return sys.modules[name]
 
@@ -34,6 +34,12 @@ def drop(name):
         pkg = sys.modules.get(name[:dot])
         if pkg is not None and name[dot + 1 :] in pkg.__dict__:
             delattr(pkg, name[dot + 1 :])
+
+
+def collect():
+    """gc.collect() on MicroPython, where the app's heap is small and does not move (CPython: no-op)."""
+    if _MP:
+        gc.collect()
 
 
 def loaded():

@@ -70,9 +70,15 @@ def update(app, path, wall, fresh, old, period_wh):
         ly, lm, ld, _, _, _ = cal.local_date(wall, app.cfg["utc_offset_s"])
         _, m1, d1 = cal.billing_period_start(rd, ly, lm, ld)
         _, m2, d2 = cal.billing_period_end(rd, ly, lm, ld)
-        return (w // 1800, st, flags, fwh, fyen, (m1, d1, m2, d2), (w // 86400, y, m, d), p.hist)
+        hist = p.hist
     finally:
         lazy.forget(before)  # the calendar, usage, the tariff (and holidays, for a tariff with bands)
+    # what the App keeps for half an hour is made after this update's garbage is gone: low in
+    # the heap, not scattered above it where it would split the free space (an 8 KB block)
+    p = t = None
+    lazy.collect()
+    st = None if st is None else list(st)
+    return (w // 1800, st, flags, fwh, fyen, (m1, d1, m2, d2), (w // 86400, y, m, d), hist)
 
 
 def steps(t, a, p, x, span):
