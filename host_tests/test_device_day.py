@@ -160,7 +160,7 @@ def test_a_missing_vm_fails_and_names_the_recipe(capsys, monkeypatch):
 def test_a_missing_mosquitto_fails_and_names_the_install_command(capsys, monkeypatch):
     _vm()
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(world, "SBIN", ("/nonexistent/",))
+    monkeypatch.setattr(world.mosquitto, "SBIN", ("/nonexistent/",))
     assert device_day.main(["--hours", "0.1"]) == 2
     out = capsys.readouterr().out
     assert "mosquitto is not installed" in out and "apt-get install -y mosquitto" in out

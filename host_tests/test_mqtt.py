@@ -12,7 +12,6 @@ mosquitto missing is a failure that says how to install it, never a skip.
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import time
 import demo
 import harness
 import log
+import mosquitto
 import mqtt
 import mqtt_paho
 import paho.mqtt.client as paho
@@ -59,81 +59,12 @@ def wait_for(pred, what, timeout=WAIT_S):
     raise AssertionError("timed out waiting for " + what)
 
 
-def _tool(name):
-    path = shutil.which(name) or next(
-        (p for p in ("/usr/sbin/" + name, "/usr/bin/" + name) if os.path.exists(p)), None
-    )
-    if path is None:
-        pytest.fail(
-            "%s is not installed: the MQTT tests need the mosquitto broker "
-            "(apt-get install -y mosquitto; .ci/run installs it)" % name
-        )
-    return path
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """mosquitto on 127.0.0.1:port with one user (USER / PASSWORD), no anonymous access."""
-
-    def __init__(self, folder):
-        self.mosquitto = _tool("mosquitto")
-        passwd = _tool("mosquitto_passwd")
-        self.port = free_port()
-        self.folder = folder
-        pw_file = os.path.join(folder, "passwd")
-        subprocess.run([passwd, "-b", "-c", pw_file, USER, PASSWORD], check=True, capture_output=True)
-        self.conf = os.path.join(folder, "mosquitto.conf")
-        self.log_path = os.path.join(folder, "mosquitto.log")
-        lines = [
-            "listener %d 127.0.0.1" % self.port,
-            "allow_anonymous false",
-            "password_file " + pw_file,
-            "persistence false",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")  # as root mosquitto would switch to a user who cannot read the files
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = None
-
-    def start(self):
-        logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([self.mosquitto, "-c", self.conf], stdout=logf, stderr=subprocess.STDOUT)
-        logf.close()
-        end = time.monotonic() + WAIT_S
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise AssertionError("mosquitto exited: " + self.log())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("mosquitto did not listen: " + self.log())
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT_S)
-            self.proc = None
-
-    def log(self):
-        with open(self.log_path) as f:
-            return f.read()[-2000:]
-
-
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    b = Broker(str(tmp_path_factory.mktemp("mosquitto")))
+    try:
+        b = mosquitto.Broker(str(tmp_path_factory.mktemp("mosquitto")), USER, PASSWORD)
+    except mosquitto.Missing as e:  # a failure with the hint, never a skip
+        pytest.fail("%s; .ci/run installs it" % e)
     b.start()
     yield b
     b.stop()

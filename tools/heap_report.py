@@ -122,6 +122,8 @@ DROPPED = (
     "billing.holidays",
     "billing.usage",
     "billing.parse",
+    "billing.tariff",
+    "billing",
     "app.bill",
     "mqtt.settings",
     "mqtt.discovery",

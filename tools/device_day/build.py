@@ -30,7 +30,7 @@ def use_tree(root):
     """Run the app, deploy list and simulator of the checkout at root."""
     global ROOT
     ROOT = os.path.abspath(root)
-    for sub in ("tools", "sim", "lib"):  # lib: the simulator shares the calendar with the app
+    for sub in ("tools", "sim", "host", "lib"):  # lib: the simulator shares the calendar with the app
         p = os.path.join(ROOT, sub)
         if p not in sys.path:
             sys.path.insert(0, p)

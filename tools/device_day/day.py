@@ -164,7 +164,7 @@ class Day:
         flash, stand = build.build(tmp)
         port = None
         if self.mqtt:  # before anything else starts: Missing when mosquitto is not installed
-            self.broker = world.Broker(tmp)
+            self.broker = world.broker(tmp)
             self.broker.start()
             port = self.broker.port
         self.ambient = world.Ambient(self.world, self.lose)
@@ -377,9 +377,13 @@ def main(argv=None):
     try:
         build.check_vm()
         if not args.no_mqtt:
-            world.check_mosquitto()
-    except (build.Missing, world.Missing) as e:
+            world.mosquitto.check()
+    except build.Missing as e:
         print("device_day: %s" % e)
+        print(report.bench_line(None))
+        return 2
+    except world.mosquitto.Missing as e:
+        print("device_day: %s, or run with --no-mqtt" % e)
         print(report.bench_line(None))
         return 2
     tmp = args.keep or tempfile.mkdtemp(prefix="device_day-")

@@ -18,13 +18,11 @@ messages a paho subscriber (Listener) counts.
 
 import http.server
 import json
-import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from typing import Any
+
+import mosquitto  # host/mosquitto.py
 
 H = 3600 * 1000
 START = 1764723600  # 2025-12-03 10:00 JST
@@ -35,9 +33,7 @@ STALL_S = 1.0  # a time-out: the stand-in holds the request this long (the VM gi
 MQTT_USER = "meter"
 MQTT_PW = "mqtt-Secret-77"
 MQTT_TOPIC = "smartmeter/device-day"
-MQTT_INSTALL = "apt-get install -y mosquitto"
-WAIT_S = 10  # bounded real-time waits for the broker
-SBIN = ("/usr/sbin/", "/usr/bin/")  # where Debian puts mosquitto, when PATH lacks it
+WAIT_S = 10  # bounded real-time waits for the listener
 # A made-up test tariff (the shapes of docs/tariffs.md): three bands, days off with the public
 # holidays and one fixed day, fuel-cost figures for every bill month the day (from START,
 # 2025-12-03) can fall in, the levy from 2025-05.
@@ -127,84 +123,9 @@ def secrets(harness):
     return (WKEY, WIFI_PW, MQTT_PW, harness.bp35a1.DEFAULT_PASSWORD, harness.bp35a1.DEFAULT_ID)
 
 
-class Missing(Exception):
-    """mosquitto is not installed: the message names the install command."""
-
-
-def tool(name):
-    """The path of a mosquitto program, or Missing naming the install command."""
-    path = shutil.which(name) or next((p for p in (d + name for d in SBIN) if os.path.exists(p)), None)
-    if path is None:
-        raise Missing(
-            "%s is not installed: the device day's MQTT needs the mosquitto broker (%s), or run"
-            " with --no-mqtt" % (name, MQTT_INSTALL)
-        )
-    return path
-
-
-def check_mosquitto():
-    tool("mosquitto")
-    tool("mosquitto_passwd")
-
-
-class Broker:
-    """mosquitto on a free 127.0.0.1 port, one user (MQTT_USER / MQTT_PW), no anonymous access,
-    its config, password file and log in folder. start(), stop(), log()."""
-
-    def __init__(self, folder):
-        self.mosquitto = tool("mosquitto")
-        passwd = tool("mosquitto_passwd")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        pw_file = os.path.join(folder, "mosquitto.passwd")
-        subprocess.run([passwd, "-b", "-c", pw_file, MQTT_USER, MQTT_PW], check=True, capture_output=True)
-        self.conf = os.path.join(folder, "mosquitto.conf")
-        self.log_path = os.path.join(folder, "mosquitto.log")
-        lines = [
-            "listener %d 127.0.0.1" % self.port,
-            "allow_anonymous false",
-            "password_file " + pw_file,
-            "persistence false",
-        ]
-        if os.geteuid() == 0:
-            lines.append("user root")  # as root it would switch to a user who cannot read the files
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = None
-
-    def start(self):
-        with open(self.log_path, "a") as logf:
-            cmd = [self.mosquitto, "-c", self.conf]
-            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
-        end = time.monotonic() + WAIT_S
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mosquitto exited: " + self.log())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("mosquitto did not listen: " + self.log())
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(WAIT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT_S)
-            self.proc = None
-
-    def log(self):
-        try:
-            with open(self.log_path) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
+def broker(folder):
+    """The local mosquitto (host/mosquitto.py) with the config's MQTT user."""
+    return mosquitto.Broker(folder, MQTT_USER, MQTT_PW)
 
 
 class Listener:
