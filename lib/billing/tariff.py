@@ -16,8 +16,10 @@ Tariff.charge(A, kWh) is the older undated estimate from a float kWh
 (no kWh rounding, no dated figures).
 
 estimate() turns a Period (built by billing.usage from the 30-minute
-history, rarely) and the meter's period Wh into the yen now and at the
-period's end; it is the per-reading work and allocates one short list.
+history) and the meter's period Wh into the yen now and at the period's
+end (tests, tools). The app loads this module only for its half-hourly
+update (lib/app/bill.py): it keeps the tariff as save()'s plain data and
+looks the yen up in the steps that update makes.
 """
 
 import lazy

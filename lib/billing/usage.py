@@ -8,8 +8,8 @@ bytes, little-endian), times fetched (1 byte), 48 x uint16 Wh (0xFFFF =
 none), checksum (uint16: 0x5A5A + the sum of the 100 bytes before).
 
 store_day() writes a day, wanted() says which days to fetch (E5 days
-ago), refresh() builds the Period that tariff.estimate() prices every
-reading, price() prices a period straight from days of history.
+ago), refresh() builds the Period that lib/app/bill.py prices each half
+hour, price() prices a period straight from days of history.
 """
 
 from billing import billing_period_start, civil_from_days, days_from_civil, next_reading

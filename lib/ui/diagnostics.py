@@ -39,7 +39,7 @@ def _hex(x, fmt):
 
 
 def _bill(f):
-    """A row of words for tariff.estimate()'s flags: a month priced with an earlier month's figure
+    """A row of words for Tariff.bill()'s flags: a month priced with an earlier month's figure
     (old) or with none (n/a); no row when every month had its own."""
     s = "Bill:"
     for i in range(4):  # bits 1 2 4 8: fuel old, levy old, fuel n/a, levy n/a (one qstr, not four)
