@@ -14,12 +14,12 @@ import binascii
 import json
 import random
 
+import demo
 import harness
 import log
 import pytest
 import run as host_run
 from app import config
-from app import loop as app_mod
 from meter import echonet
 from testkit import fill_view
 from ui import config_error, draw
@@ -283,16 +283,7 @@ def make_app(tmp_path, world):
         posts.append(body)
         return 200
 
-    a = app_mod.App(
-        cfg,
-        world.module.uart,
-        world.clock.ticks_ms,
-        world.clock.wall,
-        http_post=post,
-        state_path=str(tmp_path / "state.json"),
-        backlog_path=str(tmp_path / "backlog"),
-    )
-    return a, posts
+    return demo.app(cfg, world, tmp_path, http_post=post), posts
 
 
 def run_app(a, world, ms, watch=None):

@@ -12,7 +12,6 @@ import datetime
 
 import demo
 import harness
-from app import loop as app_mod
 from billing import usage
 from testkit import fill_view
 from ui import diagnostics
@@ -118,15 +117,7 @@ def test_the_hand_computation_by_hand():
 
 def make_app(world, tmp_path):
     cfg = demo.config(None, charge_func=None, tariff=TARIFF, refresh_interval=120)
-    return app_mod.App(
-        cfg,
-        world.module.uart,
-        world.clock.ticks_ms,
-        world.clock.wall,
-        state_path=str(tmp_path / "state.json"),
-        backlog_path=str(tmp_path / "backlog"),
-        history_path=str(tmp_path / "usage.days"),
-    )
+    return demo.app(cfg, world, tmp_path, history_path=str(tmp_path / "usage.days"))
 
 
 def run(a, world, ms, stop=None):

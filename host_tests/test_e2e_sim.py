@@ -5,7 +5,6 @@ import demo
 import harness
 import pytest
 import run as host_run
-from app import loop as app_mod
 from fake_ambient import FakeAmbient
 from testkit import fill_view
 
@@ -32,15 +31,7 @@ def make_app(world, tmp_path, url, **over):
     def post(url, body, timeout_s):
         return host_run.http_post(url, body, 2)  # short: a stalled stand-in must not slow the test
 
-    return app_mod.App(
-        cfg,
-        world.module.uart,
-        world.clock.ticks_ms,
-        world.clock.wall,
-        http_post=post,
-        state_path=str(tmp_path / "state.json"),
-        backlog_path=str(tmp_path / "backlog"),
-    )
+    return demo.app(cfg, world, tmp_path, http_post=post)
 
 
 def run_app(a, world, seconds, stop=None):

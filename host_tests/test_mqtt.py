@@ -26,9 +26,10 @@ import mqtt
 import mqtt_paho
 import paho.mqtt.client as paho
 import pytest
-from app import config, loop
+from app import config
 from paho.mqtt.enums import CallbackAPIVersion
 from test_e2e_sim import tepco_b_40_yen
+from test_mqtt_payloads import CLASSES  # what Home Assistant needs per sensor, written out there
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MP = os.environ.get(
@@ -40,7 +41,7 @@ PASSWORD = "Br0ker-pass-9"
 RBID = harness.bp35a1.DEFAULT_ID
 PWD = harness.bp35a1.DEFAULT_PASSWORD
 JST = 9 * 3600
-KEYS = ("power_w", "current_r_a", "current_t_a", "import_kwh", "export_kwh", "period_kwh", "charge_yen")
+KEYS = tuple(CLASSES)  # power_w .. charge_yen
 WAIT_S = 10  # bounded waits for messages to cross the broker
 
 
@@ -131,16 +132,7 @@ class Recorder(mqtt_paho.Client):
 
 def make_app(world, tmp_path, cfg, client_class=Recorder, **kw):
     pub = mqtt.Publisher(cfg["mqtt"], client_class, world.clock.ticks_ms())
-    a = loop.App(
-        cfg,
-        world.module.uart,
-        world.clock.ticks_ms,
-        world.clock.wall,
-        state_path=str(tmp_path / "state.json"),
-        backlog_path=str(tmp_path / "backlog"),
-        mqtt=pub,
-        **kw,
-    )
+    a = demo.app(cfg, world, tmp_path, mqtt=pub, **kw)
     Recorder.world = world
     Recorder.app = a
     Recorder.sent = []
@@ -168,15 +160,7 @@ def check_discovery(listener, node, topic, retained=False):
         assert p["unique_id"] == "%s_%s" % (node, key)
         assert p["device"]["identifiers"] == [node]
         assert {"name", "model", "manufacturer", "sw_version"} <= set(p["device"])
-        want = {
-            "power_w": ("power", "measurement", "W"),
-            "current_r_a": ("current", "measurement", "A"),
-            "current_t_a": ("current", "measurement", "A"),
-            "import_kwh": ("energy", "total_increasing", "kWh"),
-            "export_kwh": ("energy", "total_increasing", "kWh"),
-            "period_kwh": ("energy", "total_increasing", "kWh"),
-            "charge_yen": ("monetary", "total", "JPY"),
-        }[key]
+        want = CLASSES[key]
         assert (p["device_class"], p["state_class"], p["unit_of_measurement"]) == want, (key, p)
 
 

@@ -7,7 +7,6 @@ import demo
 import harness
 import log
 import store
-from app import loop as app_mod
 
 DAY = 24 * 3600 * 1000
 
@@ -41,14 +40,7 @@ def test_a_utc_offset_other_than_japan_still_fetches_the_jst_baseline_day(tmp_pa
     start = _jst_day(2024, 11, 22, 2)
     world = harness.World(start=start)
     cfg = demo.config(utc_offset_hours=0)
-    a = app_mod.App(
-        cfg,
-        world.module.uart,
-        world.clock.ticks_ms,
-        world.clock.wall,
-        state_path=str(tmp_path / "state.json"),
-        backlog_path=str(tmp_path / "backlog"),
-    )
+    a = demo.app(cfg, world, tmp_path)
     assert demo.run_app(a, world.clock, 120000, world.module, lambda: a.session.baseline is not None)
     assert a.session.baseline == (2024, 11, 22)
     setc = [r for r in world.module.requests if r[2] == 0x61]

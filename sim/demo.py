@@ -6,7 +6,9 @@ tariff, no night window; with ambient_url, Ambient channel 1 at that address
 every 30 s with WRITE_KEY. over replaces top-level keys (a value of None
 removes the key). config(...) is the same loaded by lib/app/config.py.
 
-run_app(app, clock, ms, module=None, stop=None) steps an App for ms of
+app(cfg, world, folder, **kw) is an App on a sim/harness World (its
+module's UART, its virtual clock) keeping its state and backlog files in
+folder. run_app(app, clock, ms, module=None, stop=None) steps an App for ms of
 virtual time (clock: sim/clock.VirtualClock), jumping from event to event:
 the earlier of what step() asks for and the simulated module's next event.
 Runs on CPython and MicroPython.
@@ -47,6 +49,24 @@ def config(ambient_url=None, device=False, **over):
     from app import config as _config
 
     return _config.load(json.dumps(doc(ambient_url, **over)), device)
+
+
+def app(cfg, world, folder, **kw):
+    """An App for cfg on world (sim/harness.World): its UART and clock; state.json and backlog in
+    folder (a path); kw: the App's other arguments (http_post, mqtt, history_path, ...)."""
+    from app import loop
+
+    folder = str(folder)
+    c = world.clock
+    return loop.App(
+        cfg,
+        world.module.uart,
+        c.ticks_ms,
+        c.wall,
+        state_path=folder + "/state.json",
+        backlog_path=folder + "/backlog",
+        **kw,
+    )
 
 
 def run_app(app, clock, ms, module=None, stop=None):
