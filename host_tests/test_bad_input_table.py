@@ -287,26 +287,8 @@ def make_app(tmp_path, world):
 
 
 def run_app(a, world, ms, watch=None):
-    clk = world.clock
-    end = clk.now_ms + ms
-    spins = 0
-    while clk.now_ms < end:
-        world.module.update()
-        step_ms = a.step()  # an exception here fails the test: nothing may escape
-        if watch is not None and watch():
-            return True
-        target = min(clk.now_ms + step_ms, end)
-        nxt = world.module.next_event_ms()
-        if nxt is not None and nxt < target:
-            target = nxt
-        if target <= clk.now_ms:
-            spins += 1
-            if spins < 50:
-                continue
-            target = clk.now_ms + 1
-        spins = 0
-        clk.advance_to(target)
-    return False
+    """demo.run_app on world: an exception from step() fails the test (nothing may escape)."""
+    return demo.run_app(a, world.clock, ms, world.module, watch)
 
 
 def inject(m, data):

@@ -26,7 +26,6 @@ import mqtt
 import mqtt_paho
 import paho.mqtt.client as paho
 import pytest
-from app import config
 from paho.mqtt.enums import CallbackAPIVersion
 from test_e2e_sim import tepco_b_40_yen
 from test_mqtt_payloads import CLASSES  # what Home Assistant needs per sensor, written out there
@@ -103,16 +102,12 @@ def mqtt_doc(port, password=PASSWORD, client_id="sim-meter"):
 
 
 def make_cfg(mqtt_section, **over):
-    doc = {
-        "id": RBID,
-        "password": PWD,
-        "contract_amperage": "40",
-        "collect_date": "22",
-        "charge_func": "tepco_b",
-        "mqtt": mqtt_section,
-    }
-    doc.update(over)
-    return config.load(json.dumps(doc))
+    return demo.config(mqtt=mqtt_section, **over)
+
+
+def int_doc(mqtt_section):
+    """The demo config (the simulator's meter, tepco_b, 40 A, reading day 22), numbers as numbers."""
+    return demo.doc(mqtt=mqtt_section, contract_amperage=40, collect_date=22)
 
 
 class Recorder(mqtt_paho.Client):
@@ -364,8 +359,8 @@ def test_a_broker_that_never_answers_costs_a_bounded_wait():
 # --- the device path: umqtt.simple on the esp32-like MicroPython -----------------------------
 DEVICE_SCRIPT = """
 import sys, json
-import harness, mqtt, mqtt_umqtt
-from app import config, loop
+import demo, harness, mqtt, mqtt_umqtt
+from app import config
 
 doc = json.loads(%(doc)r)
 world = harness.World(start=%(start)d, seed=4)
@@ -389,27 +384,8 @@ class Net:  # firmware/wifi.py's name cache, as firmware/device.py hands it to t
 
 net = Net()
 pub = mqtt.Publisher(cfg["mqtt"], lambda *args: Recorder(*args, net=net), world.clock.ticks_ms())
-app = loop.App(cfg, world.module.uart, world.clock.ticks_ms, world.clock.wall,
-               state_path=%(state)r, backlog_path=%(backlog)r, mqtt=pub)
-clk = world.clock
-end = clk.now_ms + %(ms)d
-spins = 0
-while clk.now_ms < end:
-    world.module.update()
-    ms = app.step()
-    target = clk.now_ms + ms
-    nxt = world.module.next_event_ms()
-    if nxt is not None and nxt < target:
-        target = nxt
-    if target > end:
-        target = end
-    if target <= clk.now_ms:
-        spins += 1
-        if spins < 50:
-            continue
-        target = clk.now_ms + 1
-    spins = 0
-    clk.advance_to(target)
+app = demo.app(cfg, world, %(folder)r, mqtt=pub)
+demo.run_app(app, world.clock, %(ms)d, world.module)
 print("RESULT " + json.dumps({"sent": SENT, "failed": pub.failed, "connected": pub.connected,
                               "impl": sys.implementation.name}))
 # no close(): the process ends with the connection open, so the broker sends the last will
@@ -428,8 +404,7 @@ def run_device(tmp_path, doc, start, seconds):
             "doc": json.dumps(doc),
             "start": start,
             "ms": seconds * 1000,
-            "state": str(tmp_path / "dev.state.json"),
-            "backlog": str(tmp_path / "dev.backlog"),
+            "folder": str(tmp_path),
         }
     )
     path = ":".join([".frozen"] + [os.path.join(ROOT, d) for d in ("lib", "firmware", "sim")])
@@ -449,14 +424,7 @@ def test_device_umqtt_publishes_to_mosquitto_and_leaves_its_last_will(broker, tm
     lis = Listener(broker.port)
     try:
         start = unix(2026, 12, 3, 19, 0)
-        doc = {
-            "id": RBID,
-            "password": PWD,
-            "contract_amperage": 40,
-            "collect_date": 22,
-            "charge_func": "tepco_b",
-            "mqtt": mqtt_doc(broker.port, client_id="dev-meter"),
-        }
+        doc = int_doc(mqtt_doc(broker.port, client_id="dev-meter"))
         doc["mqtt"]["host"] = "broker.invalid"  # only the stand-in name cache knows it
         res, out = run_device(tmp_path, doc, start, 240)
         assert res["impl"] == "micropython" and res["connected"] and res["failed"] == 0, (res, out[-1500:])
@@ -486,14 +454,7 @@ def test_device_umqtt_publishes_to_mosquitto_and_leaves_its_last_will(broker, tm
 
 def test_device_umqtt_wrong_password_is_a_clear_error(broker, tmp_path):
     wrong = "Dev-wr0ng-pass"
-    doc = {
-        "id": RBID,
-        "password": PWD,
-        "contract_amperage": 40,
-        "collect_date": 22,
-        "charge_func": "tepco_b",
-        "mqtt": mqtt_doc(broker.port, wrong, "dev-bad"),
-    }
+    doc = int_doc(mqtt_doc(broker.port, wrong, "dev-bad"))
     doc["mqtt"]["host"] = "broker.invalid"
     res, out = run_device(tmp_path, doc, unix(2026, 12, 3, 19, 0), 60)
     assert not res["connected"] and res["failed"] >= 2 and res["sent"] == []
@@ -506,14 +467,7 @@ def test_device_umqtt_wrong_password_is_a_clear_error(broker, tmp_path):
 # --- host/run.py --mqtt --------------------------------------------------------------------------
 def run_sim(tmp_path, mqtt_section, *extra):
     cfg = tmp_path / "SmartMeter.json"
-    doc = {
-        "id": RBID,
-        "password": PWD,
-        "contract_amperage": 40,
-        "collect_date": 22,
-        "charge_func": "tepco_b",
-        "mqtt": mqtt_section,
-    }
+    doc = int_doc(mqtt_section)
     cfg.write_text(json.dumps(doc))
     args = ["--sim", "--speed", "0", "--duration", "150", "--no-screen", "--no-ambient"]
     args += ["--png", str(tmp_path / "s.png"), "--state-dir", str(tmp_path), "--config", str(cfg)]
